@@ -1,0 +1,85 @@
+import { type CodeSpec, parseCodeSpec } from './access/code-spec.ts';
+import type { AuditLog } from './store/audit.ts';
+import type { AddCodeResult, CodeRecord, CodeSource, CodeStore } from './store/codes.ts';
+import type { Db } from './store/db.ts';
+
+/** Local code administration shared by `lockfw codes`, the simulator and the adapters. */
+export class CodeAdmin {
+  constructor(
+    private readonly db: Db,
+    private readonly codes: CodeStore,
+    private readonly audit: AuditLog,
+    private readonly capacity: number,
+  ) {}
+
+  /** Validates and adds one code; the audit row carries the name and id, never the PIN. */
+  add(input: unknown, by: string, now: number, source: CodeSource = 'local'): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
+    const parsed = parseCodeSpec(input);
+    if (!parsed.ok) return parsed;
+    return this.addSpec(parsed.spec, by, now, source);
+  }
+
+  addSpec(spec: CodeSpec, by: string, now: number, source: CodeSource = 'local', assigned = true): AddCodeResult {
+    return this.db
+      .transaction((): AddCodeResult => {
+        const result = this.codes.add(spec, { now, capacity: this.capacity, source, assigned });
+        if (result.ok) this.audit.append('code_added', { ...describe(result.code), by }, now);
+        return result;
+      })
+      .immediate();
+  }
+
+  remove(id: number, by: string, now: number): CodeRecord | undefined {
+    return this.db
+      .transaction(() => {
+        const code = this.codes.get(id);
+        if (!code || !this.codes.remove(id)) return undefined;
+        this.audit.append('code_removed', { code_id: id, code_name: code.name, by }, now);
+        return code;
+      })
+      .immediate();
+  }
+
+  setEnabled(id: number, enabled: boolean, by: string, now: number): CodeRecord | undefined {
+    return this.db
+      .transaction(() => {
+        const code = this.codes.get(id);
+        if (!code || !this.codes.setEnabled(id, enabled, now)) return undefined;
+        this.audit.append(enabled ? 'code_enabled' : 'code_disabled', { code_id: id, code_name: code.name, by }, now);
+        return this.codes.get(id);
+      })
+      .immediate();
+  }
+
+  /** Pre-installs a backup-pool code: it does not open until assigned. */
+  addBackup(pin: string, by: string, now: number): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
+    const count = this.codes.list().filter((code) => code.source === 'backup').length;
+    const parsed = parseCodeSpec({ name: `backup-${count + 1}`, pin, kind: 'ongoing' });
+    if (!parsed.ok) return parsed;
+    return this.addSpec(parsed.spec, by, now, 'backup', false);
+  }
+
+  assignBackup(id: number, name: string, startsAt: number, endsAt: number, by: string, now: number): CodeRecord | undefined {
+    return this.db
+      .transaction(() => {
+        if (!this.codes.assignBackup(id, name, startsAt, endsAt, now)) return undefined;
+        this.audit.append('backup_assigned', { code_id: id, code_name: name, starts_at: startsAt, ends_at: endsAt, by }, now);
+        return this.codes.get(id);
+      })
+      .immediate();
+  }
+}
+
+function describe(code: CodeRecord): Record<string, unknown> {
+  return {
+    code_id: code.id,
+    code_name: code.name,
+    kind: code.kind,
+    role: code.role,
+    starts_at: code.startsAt,
+    ends_at: code.endsAt,
+    schedule: code.schedule,
+    max_uses: code.maxUses,
+    source: code.source,
+  };
+}

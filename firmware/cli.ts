@@ -1,0 +1,56 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { TumblerError } from './errors.ts';
+
+/** A mistake in how a command was called: one line naming the flag, exit status 2. */
+export class UsageError extends Error {
+  readonly code = 'usage';
+}
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Strict flag parsing with messages that name the flag and point at --help. */
+export function parseFlags<T extends FlagSpec>(
+  command: string,
+  argv: string[],
+  options: T,
+): { values: ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: true }>>['values']; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+    return { values, positionals };
+  } catch (error) {
+    const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '');
+    throw new UsageError(`${command}: ${message} (see ${command} --help)`);
+  }
+}
+
+export function requireFlag(command: string, value: string | undefined, flag: string, form: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${command}: ${flag} is required (${flag} ${form})`);
+  return value;
+}
+
+export function parseIntFlag(command: string, value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${command}: ${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/** Runs a CLI entry point: usage errors exit 2, expected failures exit 1, both as one line. */
+export async function runCli(name: string, main: () => Promise<number | undefined>): Promise<void> {
+  try {
+    const status = await main();
+    if (status !== undefined) process.exitCode = status;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof TumblerError) {
+      process.stderr.write(`${name}: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`${name}: internal error: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 70;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import { createHal, createSimHal, type Hal } from '../../hal/index.ts';
+import { RealScheduler, type Scheduler, VirtualScheduler } from '../../hal/scheduler.ts';
+import { SimControlServer } from '../../hal/sim/control-server.ts';
+import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
+import { loadConfig } from '../config.ts';
+import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
+import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
+import { createOfflineResolver } from '../offline-path.ts';
+import { installProvisioning } from '../provisioning.ts';
+import { firmwareControlExtension } from '../sim-control.ts';
+
+export const RUN_HELP = `Usage: lockfw run --hal sim|linux --data DIR [options]
+
+Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
+
+  --hal sim|linux          simulated board, or the Linux drivers (needs --board)
+  --data DIR               data dir (SQLite file, device key); must exist unless --init
+  --init                   create the data dir if it is missing
+  --board FILE             board config for --hal linux (docs/hardware.md)
+  --config FILE            lock settings (JSON; see docs/configuration.md)
+  --provisioning FILE      install the device secret from lockctl provision at first boot
+  --control-socket PATH    sim only: control socket (default DIR/sim.sock)
+  --timezone ZONE          IANA time zone, e.g. Europe/Berlin
+  --auto-relock SECONDS    relock this long after unlocking (0: never)
+  --log-level LEVEL        ${LOG_LEVELS.join('|')}
+
+SIGINT or SIGTERM shuts down cleanly: the motor is stopped (safe state) and the
+database closed. Settings also come from LOCKFW_* environment variables.`;
+
+/** Real time drives the virtual scheduler, so the control socket can also jump ahead. */
+function driveInRealTime(scheduler: VirtualScheduler): () => void {
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const elapsed = now - last;
+    last = now;
+    void scheduler.advance(elapsed);
+  }, 25);
+  return () => clearInterval(ticker);
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const command = 'lockfw run';
+  const { values, positionals } = parseFlags(command, argv, {
+    hal: { type: 'string' },
+    data: { type: 'string' },
+    init: { type: 'boolean' },
+    board: { type: 'string' },
+    config: { type: 'string' },
+    provisioning: { type: 'string' },
+    'control-socket': { type: 'string' },
+    timezone: { type: 'string' },
+    'auto-relock': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(`${RUN_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
+  const halKind = requireFlag(command, values.hal, '--hal', 'sim|linux');
+  if (halKind !== 'sim' && halKind !== 'linux') throw new UsageError(`${command}: --hal must be sim or linux, got ${JSON.stringify(halKind)}`);
+  if (halKind === 'linux' && !values.board) throw new UsageError(`${command}: --hal linux needs --board FILE`);
+  if (halKind !== 'sim' && values['control-socket']) throw new UsageError(`${command}: --control-socket is for --hal sim only`);
+  const dataDir = requireFlag(command, values.data, '--data', 'DIR');
+  const overrides: Record<string, unknown> = {};
+  if (values.timezone) overrides.timezone = values.timezone;
+  const relock = parseIntFlag(command, values['auto-relock'], '--auto-relock', 0, 3600);
+  if (relock !== undefined) overrides.autoRelockSeconds = relock;
+  if (values['log-level']) overrides.logLevel = values['log-level'];
+  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env, overrides });
+  checkDataDir(dataDir, values.init ?? false);
+  if (values.provisioning) installProvisioning(dataDir, values.provisioning);
+
+  const log: LogControl = { level: config.logLevel, sink: stdoutSink };
+  let scheduler: Scheduler;
+  let hal: Hal;
+  let stopTicker = () => {};
+  let control: SimControlServer | undefined;
+  let firmware: Firmware;
+  if (halKind === 'sim') {
+    const virtual = new VirtualScheduler();
+    const simHal = createSimHal(virtual);
+    scheduler = virtual;
+    hal = simHal;
+    stopTicker = driveInRealTime(virtual);
+    firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
+    control = new SimControlServer(simHal, virtual, firmwareControlExtension(() => firmware));
+    const socketPath = values['control-socket'] ?? join(dataDir, 'sim.sock');
+    await control.listen(socketPath);
+    firmware.manager.onEvent((event) => control?.broadcast(eventForControl(event)));
+    process.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:sim', msg: 'control socket ready', socket: socketPath })}\n`);
+  } else {
+    scheduler = new RealScheduler();
+    hal = await createHal({ kind: 'linux', boardFile: values.board! }, scheduler);
+    firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      firmware.log.info('shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  stopTicker();
+  await control?.close();
+  await firmware.close();
+  await hal.close();
+  return 0;
+}
+
+function eventForControl(event: Parameters<Parameters<Firmware['manager']['onEvent']>[0]>[0]): Record<string, unknown> {
+  switch (event.type) {
+    case 'decision':
+      return { event: 'decision', ...event.record };
+    case 'lock':
+      return { event: 'lock', state: event.state };
+    case 'entry':
+      return { event: 'entry', length: event.length };
+    case 'audit':
+      return { event: 'audit', seq: event.row.seq, at: event.row.at, type: event.row.type, data: event.row.data };
+    case 'mode':
+      return { event: 'mode', mode: event.mode };
+  }
+}

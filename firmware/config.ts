@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { isValidZone } from './access/schedule.ts';
+import { TumblerError } from './errors.ts';
+import { LOG_LEVELS } from './log.ts';
+import { describeZodError } from './validation.ts';
+
+const seconds = (min: number, max: number) => z.number().min(min).max(max);
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** The lock's settings. Every field has a default; a config file overrides some. */
+export const configSchema = z
+  .object({
+    deviceId: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
+      .default('lock-1'),
+    timezone: z.string().refine(isValidZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+    autoRelockSeconds: seconds(0, 3600).default(5),
+    entryTimeoutSeconds: seconds(1, 120).default(10),
+    actuationTimeoutMs: int(50, 60_000).default(3000),
+    actuationRetries: int(0, 5).default(1),
+    wrongCodeLimit: int(1, 100).default(5),
+    lockoutSeconds: int(1, 86_400).default(30),
+    lockoutMaxSeconds: int(1, 86_400).default(3600),
+    dailyFailureLimit: int(1, 10_000).default(50),
+    windowGraceSeconds: int(0, 3600).default(120),
+    clockFloorToleranceSeconds: int(0, 86_400).default(300),
+    codeCapacity: int(1, 100_000).default(1000),
+    offlineCodeLength: int(11, 16).default(12),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+  })
+  .strict();
+
+export type FirmwareConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+export const DEFAULT_CONFIG: FirmwareConfig = configSchema.parse({});
+
+/** Longest keypad entry the collector accepts before refusing it as malformed. */
+export function maxEntryLength(config: FirmwareConfig): number {
+  return config.offlineCodeLength;
+}
+
+/** Environment overrides: LOCKFW_TIMEZONE, LOCKFW_AUTO_RELOCK_SECONDS, ... (numbers parsed). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const name = `LOCKFW_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    out[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+/**
+ * Builds the config from defaults < file < environment < flags. Any bad field is
+ * refused with a message naming it and its source.
+ */
+export function loadConfig(sources: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> }): FirmwareConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (sources.file) {
+    let text: string;
+    try {
+      text = readFileSync(sources.file, 'utf8');
+    } catch (error) {
+      throw new TumblerError('config_unreadable', `cannot read config file ${sources.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    try {
+      fromFile = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new TumblerError('config_invalid', `config file ${sources.file} is not valid JSON: ${(error as Error).message}`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
+      throw new TumblerError('config_invalid', `config file ${sources.file} must hold a JSON object`);
+    }
+  }
+  const layers: Array<[string, Record<string, unknown>]> = [
+    [sources.file ? `config file ${sources.file}` : 'config', fromFile],
+    ['environment', sources.env ? configFromEnv(sources.env) : {}],
+    ['flags', sources.overrides ?? {}],
+  ];
+  let merged: Record<string, unknown> = {};
+  for (const [name, layer] of layers) {
+    const checked = configSchema.partial().safeParse(layer);
+    if (!checked.success) throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
+    merged = { ...merged, ...layer };
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new TumblerError('config_invalid', describeZodError(result.error));
+  return result.data;
+}

@@ -1,0 +1,34 @@
+import { ControlError, type ControlExtension } from '../hal/sim/control-server.ts';
+import { MODES, type Mode } from './access/types.ts';
+import { isValidZone } from './access/schedule.ts';
+import { describeCode } from './commands/codes.ts';
+import type { Firmware } from './firmware.ts';
+
+/** Firmware commands on the sim control socket: status, codes (never PINs), mode, time zone. */
+export function firmwareControlExtension(firmware: () => Firmware): ControlExtension {
+  return async (request) => {
+    const fw = firmware();
+    switch (request.cmd) {
+      case 'status':
+        return { status: fw.manager.status(), wall: fw.manager.wallNow() };
+      case 'codes': {
+        const now = fw.manager.wallNow();
+        return { codes: fw.codes.list().map((code) => describeCode(code, now, fw.manager.getSettings().timezone)) };
+      }
+      case 'set_mode': {
+        if (!MODES.includes(request.mode as Mode)) throw new ControlError('bad_request', `mode must be one of ${MODES.join(', ')}`);
+        await fw.manager.setMode(request.mode as Mode, 'sim_control');
+        return {};
+      }
+      case 'set_timezone': {
+        if (typeof request.timezone !== 'string' || !isValidZone(request.timezone)) {
+          throw new ControlError('bad_request', 'timezone must be an IANA zone such as Europe/Berlin');
+        }
+        await fw.manager.setTimezone(request.timezone, 'sim_control');
+        return {};
+      }
+      default:
+        return undefined;
+    }
+  };
+}

@@ -1,0 +1,191 @@
+import { createHmac } from 'node:crypto';
+import type { CodeSpec } from '../access/code-spec.ts';
+import type { CodeKind, Credential, Role, WeeklySchedule } from '../access/types.ts';
+import type { Db } from './db.ts';
+
+export type CodeSource = 'local' | 'gateway' | 'backup';
+
+/** A stored code as the lock knows it: never the PIN, only its keyed hash. */
+export interface CodeRecord extends Credential {
+  pinLength: number;
+  source: CodeSource;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+export type AddCodeError = 'duplicate_code' | 'no_space';
+export type AddCodeResult = { ok: true; code: CodeRecord } | { ok: false; error: AddCodeError; message: string };
+
+interface CodeRow {
+  id: number;
+  name: string;
+  pin_length: number;
+  kind: string;
+  role: string;
+  enabled: number;
+  starts_at: number | null;
+  ends_at: number | null;
+  schedule: string | null;
+  max_uses: number | null;
+  expire_after_first_use_min: number | null;
+  uses: number;
+  first_used_at: number | null;
+  last_used_at: number | null;
+  created_at: number;
+  updated_at: number | null;
+  source: string;
+  backup_assigned: number;
+}
+
+const COLUMNS = `id, name, pin_length, kind, role, enabled, starts_at, ends_at, schedule, max_uses,
+  expire_after_first_use_min, uses, first_used_at, last_used_at, created_at, updated_at, source, backup_assigned`;
+
+function fromRow(row: CodeRow): CodeRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as CodeKind,
+    role: row.role as Role,
+    enabled: row.enabled === 1,
+    revoked: false,
+    assigned: row.backup_assigned === 1,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    schedule: row.schedule ? (JSON.parse(row.schedule) as WeeklySchedule) : null,
+    maxUses: row.max_uses,
+    expireAfterFirstUseMin: row.expire_after_first_use_min,
+    uses: row.uses,
+    firstUsedAt: row.first_used_at,
+    lastUsedAt: row.last_used_at,
+    pinLength: row.pin_length,
+    source: row.source as CodeSource,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at ?? row.created_at,
+  };
+}
+
+/** Keyed hash of a PIN: HMAC-SHA256 under the device secret, hex. */
+export function hashPin(secret: Uint8Array, pin: string): string {
+  return createHmac('sha256', secret).update(pin).digest('hex');
+}
+
+/** The stored codes. Every method is one statement or one transaction. */
+export class CodeStore {
+  private readonly byHash;
+  private readonly byId;
+  private readonly all;
+  private readonly insert;
+  private readonly useStmt;
+  private readonly enabledHashCount;
+  private readonly countStmt;
+
+  constructor(
+    private readonly db: Db,
+    private readonly secret: Uint8Array,
+  ) {
+    this.byHash = db.prepare<[string], CodeRow>(
+      `SELECT ${COLUMNS} FROM codes WHERE pin_hash = ? ORDER BY enabled DESC, backup_assigned DESC, id LIMIT 1`,
+    );
+    this.byId = db.prepare<[number], CodeRow>(`SELECT ${COLUMNS} FROM codes WHERE id = ?`);
+    this.all = db.prepare<[], CodeRow>(`SELECT ${COLUMNS} FROM codes ORDER BY id`);
+    this.insert = db.prepare(
+      `INSERT INTO codes (name, pin_hash, pin_length, kind, role, enabled, starts_at, ends_at, schedule, max_uses,
+         expire_after_first_use_min, created_at, updated_at, source, backup_assigned)
+       VALUES (@name, @pinHash, @pinLength, @kind, @role, @enabled, @startsAt, @endsAt, @schedule, @maxUses,
+         @expireAfterFirstUseMin, @now, @now, @source, @assigned)`,
+    );
+    this.useStmt = db.prepare<[number, number, number]>(
+      'UPDATE codes SET uses = uses + 1, first_used_at = COALESCE(first_used_at, ?), last_used_at = ? WHERE id = ?',
+    );
+    this.enabledHashCount = db.prepare<[string], { n: number }>(
+      'SELECT COUNT(*) AS n FROM codes WHERE pin_hash = ? AND enabled = 1',
+    );
+    this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM codes');
+  }
+
+  hash(pin: string): string {
+    return hashPin(this.secret, pin);
+  }
+
+  /**
+   * Adds a code unless an enabled code has the same PIN (`duplicate_code`) or the
+   * store holds `capacity` codes already (`no_space`). Refusals change nothing.
+   */
+  add(spec: CodeSpec, options: { now: number; capacity: number; source?: CodeSource; assigned?: boolean }): AddCodeResult {
+    const pinHash = this.hash(spec.pin);
+    return this.db
+      .transaction((): AddCodeResult => {
+        if (this.enabledHashCount.get(pinHash)!.n > 0) {
+          return { ok: false, error: 'duplicate_code', message: 'an enabled code with the same PIN exists' };
+        }
+        if (this.count() >= options.capacity) {
+          return { ok: false, error: 'no_space', message: `the lock holds ${options.capacity} codes, its capacity` };
+        }
+        const info = this.insert.run({
+          name: spec.name,
+          pinHash,
+          pinLength: spec.pin.length,
+          kind: spec.kind,
+          role: spec.role,
+          enabled: spec.enabled ? 1 : 0,
+          startsAt: spec.startsAt,
+          endsAt: spec.endsAt,
+          schedule: spec.schedule ? JSON.stringify(spec.schedule) : null,
+          maxUses: spec.maxUses,
+          expireAfterFirstUseMin: spec.expireAfterFirstUseMin,
+          now: options.now,
+          source: options.source ?? 'local',
+          assigned: (options.assigned ?? true) ? 1 : 0,
+        });
+        return { ok: true, code: this.get(Number(info.lastInsertRowid))! };
+      })
+      .immediate();
+  }
+
+  /** The code a PIN names: an enabled, assigned one if there is one. */
+  findByPin(pin: string): CodeRecord | undefined {
+    const row = this.byHash.get(this.hash(pin));
+    return row ? fromRow(row) : undefined;
+  }
+
+  get(id: number): CodeRecord | undefined {
+    const row = this.byId.get(id);
+    return row ? fromRow(row) : undefined;
+  }
+
+  list(): CodeRecord[] {
+    return this.all.all().map(fromRow);
+  }
+
+  count(): number {
+    return this.countStmt.get()!.n;
+  }
+
+  remove(id: number): boolean {
+    return this.db.prepare('DELETE FROM codes WHERE id = ?').run(id).changes === 1;
+  }
+
+  setEnabled(id: number, enabled: boolean, now: number): boolean {
+    return (
+      this.db.prepare('UPDATE codes SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id).changes ===
+      1
+    );
+  }
+
+  /** Hands out a backup-pool code: it opens for `name` within the window from now on. */
+  assignBackup(id: number, name: string, startsAt: number, endsAt: number, now: number): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE codes SET name = ?, kind = 'time_bound', starts_at = ?, ends_at = ?, backup_assigned = 1, updated_at = ?
+         WHERE id = ? AND source = 'backup' AND backup_assigned = 0`,
+      )
+      .run(name, startsAt, endsAt, now, id);
+    return result.changes === 1;
+  }
+
+  /** Counts a grant. Runs inside the caller's transaction, before the relay moves. */
+  recordUse(id: number, at: number): void {
+    this.useStmt.run(at, at, id);
+  }
+}

@@ -1,0 +1,79 @@
+import type { DoorSensor } from './door.ts';
+import type { Indicator } from './indicator.ts';
+import type { Keypad } from './keypad.ts';
+import type { LockActuator } from './relay.ts';
+import type { Rtc } from './rtc.ts';
+import type { Scheduler } from './scheduler.ts';
+import { SimActuator } from './sim/actuator.ts';
+import { SimDoor } from './sim/door.ts';
+import { SimIndicator } from './sim/indicator.ts';
+import { SimKeypad } from './sim/keypad.ts';
+import { SimRtc } from './sim/rtc.ts';
+
+export type { DoorSensor, DoorState } from './door.ts';
+export type { BuzzerPattern, Indicator, LedColour } from './indicator.ts';
+export type { Key, Keypad } from './keypad.ts';
+export type { BoltPosition, DriveTarget, LockActuator } from './relay.ts';
+export type { Rtc, RtcReading } from './rtc.ts';
+export type { Scheduler, TimerHandle } from './scheduler.ts';
+
+/** The devices of one lock board. */
+export interface Hal {
+  readonly kind: 'sim' | 'linux';
+  readonly keypad: Keypad;
+  readonly actuator: LockActuator;
+  readonly rtc: Rtc;
+  readonly indicator: Indicator;
+  readonly door: DoorSensor;
+  /** Leaves outputs in their safe state and releases the devices. */
+  close(): Promise<void>;
+}
+
+/** The simulated board, with each device's test-only controls reachable. */
+export interface SimHal extends Hal {
+  readonly kind: 'sim';
+  readonly keypad: SimKeypad;
+  readonly actuator: SimActuator;
+  readonly rtc: SimRtc;
+  readonly indicator: SimIndicator;
+  readonly door: SimDoor;
+}
+
+export interface SimHalOptions {
+  /** Wall time the simulated RTC starts at (epoch ms); defaults to the host clock. */
+  startEpochMs?: number;
+  /** Bolt travel time between end-stops. */
+  travelMs?: number;
+}
+
+export type HalOptions = ({ kind: 'sim' } & SimHalOptions) | { kind: 'linux'; boardFile: string };
+
+export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}): SimHal {
+  const keypad = new SimKeypad();
+  const actuator = new SimActuator(scheduler, { travelMs: options.travelMs ?? 400 });
+  const rtc = new SimRtc(scheduler, options.startEpochMs ?? Date.now());
+  const indicator = new SimIndicator();
+  const door = new SimDoor();
+  return {
+    kind: 'sim',
+    keypad,
+    actuator,
+    rtc,
+    indicator,
+    door,
+    async close() {
+      actuator.stop();
+      await Promise.all([keypad.close(), actuator.close(), rtc.close(), indicator.close(), door.close()]);
+    },
+  };
+}
+
+/** Chooses the board: the simulator, or the Linux drivers configured by a board file. */
+export async function createHal(options: HalOptions, scheduler: Scheduler): Promise<Hal> {
+  if (options.kind === 'sim') return createSimHal(scheduler, options);
+  if (options.kind === 'linux') {
+    const { createLinuxHal } = await import('./linux/index.ts');
+    return createLinuxHal(options.boardFile, scheduler);
+  }
+  throw new RangeError(`options.kind must be 'sim' or 'linux'`);
+}
