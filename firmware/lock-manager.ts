@@ -241,6 +241,11 @@ export class LockManager {
     }).immediate();
   }
 
+  /** Reads and judges the clock now (after the RTC was set, or to refresh status). */
+  async refreshClock(): Promise<ClockReading> {
+    return this.readClock();
+  }
+
   /** Wall time now, from the last RTC reading plus the monotonic time since. */
   wallNow(): number {
     return this.lastClock.epochMs + (this.deps.scheduler.now() - this.lastClockMono);
@@ -306,8 +311,8 @@ export class LockManager {
       graceMs: config.windowGraceSeconds * 1000,
     });
     const detail = this.explain(decision, credential);
+    let lockoutEvent: ReturnType<typeof recordFailure>['lockout'];
     const record = db.transaction((): DecisionRecord => {
-      let lockoutEvent: ReturnType<typeof recordFailure>['lockout'];
       if (decision.outcome === 'granted') {
         if (isOffline && credential) offline?.recordGrant(digits, credential, now);
         else if (credential) codes.recordUse(credential.id, now);
@@ -355,7 +360,7 @@ export class LockManager {
       this.lock.unlock();
     } else {
       hal.indicator.setLed('red');
-      hal.indicator.beep(decision.reason === 'lockout' || this.lockout.lockedUntil === now ? 'lockout' : 'denied');
+      hal.indicator.beep(decision.reason === 'lockout' || lockoutEvent ? 'lockout' : 'denied');
     }
     this.deps.log.info('decision', {
       outcome: decision.outcome,

@@ -107,6 +107,12 @@ export class VirtualScheduler implements Scheduler {
     if (handle) this.timers.delete(handle.id);
   }
 
+  /** Whether a timer is due now (a zero delay, or time already reached). */
+  hasDue(): boolean {
+    for (const timer of this.timers.values()) if (timer.due <= this.current) return true;
+    return false;
+  }
+
   /** Number of timers waiting; for tests. */
   pending(): number {
     return this.timers.size;
@@ -150,4 +156,19 @@ export class VirtualScheduler implements Scheduler {
     this.timers.set(id, { id, due: this.current + delayMs, periodMs, fn });
     return { id };
   }
+}
+
+/**
+ * Lets real time drive a virtual scheduler (the simulator's "live" mode), so time
+ * travel can still jump ahead on top. Returns a stop function.
+ */
+export function driveInRealTime(scheduler: VirtualScheduler, tickMs = 25): () => void {
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    const elapsed = now - last;
+    last = now;
+    void scheduler.advance(elapsed);
+  }, tickMs);
+  return () => clearInterval(ticker);
 }

@@ -73,11 +73,15 @@ export class SimLock {
     await this.settle();
   }
 
-  /** Waits until no decision is in flight and the hardware's answers have landed. */
+  /**
+   * Waits until no decision is in flight and the hardware's answers have landed,
+   * running timers that are due now (zero-delay hardware, like instant bolt travel).
+   */
   async settle(): Promise<void> {
     for (let round = 0; round < 100; round++) {
       await flushAsync(3);
-      if (this.current.manager.busy === 0) return;
+      if (this.scheduler.hasDue()) await this.scheduler.advance(0);
+      else if (this.current.manager.busy === 0) return;
     }
     throw new Error('firmware did not settle within 300 event-loop rounds');
   }

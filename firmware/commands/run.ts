@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createHal, createSimHal, type Hal } from '../../hal/index.ts';
-import { RealScheduler, type Scheduler, VirtualScheduler } from '../../hal/scheduler.ts';
+import { driveInRealTime, RealScheduler, type Scheduler, VirtualScheduler } from '../../hal/scheduler.ts';
 import { SimControlServer } from '../../hal/sim/control-server.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { loadConfig } from '../config.ts';
@@ -27,18 +27,6 @@ Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
 
 SIGINT or SIGTERM shuts down cleanly: the motor is stopped (safe state) and the
 database closed. Settings also come from LOCKFW_* environment variables.`;
-
-/** Real time drives the virtual scheduler, so the control socket can also jump ahead. */
-function driveInRealTime(scheduler: VirtualScheduler): () => void {
-  let last = performance.now();
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    const elapsed = now - last;
-    last = now;
-    void scheduler.advance(elapsed);
-  }, 25);
-  return () => clearInterval(ticker);
-}
 
 export async function runCommand(argv: string[]): Promise<number> {
   const command = 'lockfw run';

@@ -12,13 +12,14 @@ export class StateStore {
     );
   }
 
-  get<T>(key: string, fallback: T): T {
+  /** The stored value over `fallback`'s fields; always a fresh object the caller may change. */
+  get<T extends object>(key: string, fallback: T): T {
     const row = this.getStmt.get(key);
-    if (!row) return fallback;
+    if (!row) return structuredClone(fallback);
     try {
-      return { ...fallback, ...(JSON.parse(row.value) as T) };
+      return { ...structuredClone(fallback), ...(JSON.parse(row.value) as T) };
     } catch {
-      return fallback;
+      return structuredClone(fallback);
     }
   }
 
