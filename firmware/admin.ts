@@ -13,13 +13,24 @@ export class CodeAdmin {
   ) {}
 
   /** Validates and adds one code; the audit row carries the name and id, never the PIN. */
-  add(input: unknown, by: string, now: number, source: CodeSource = 'local'): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
+  add(
+    input: unknown,
+    by: string,
+    now: number,
+    source: CodeSource = 'local',
+  ): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
     const parsed = parseCodeSpec(input);
     if (!parsed.ok) return parsed;
     return this.addSpec(parsed.spec, by, now, source);
   }
 
-  addSpec(spec: CodeSpec, by: string, now: number, source: CodeSource = 'local', assigned = true): AddCodeResult {
+  addSpec(
+    spec: CodeSpec,
+    by: string,
+    now: number,
+    source: CodeSource = 'local',
+    assigned = true,
+  ): AddCodeResult {
     return this.db
       .transaction((): AddCodeResult => {
         const result = this.codes.add(spec, { now, capacity: this.capacity, source, assigned });
@@ -45,25 +56,44 @@ export class CodeAdmin {
       .transaction(() => {
         const code = this.codes.get(id);
         if (!code || !this.codes.setEnabled(id, enabled, now)) return undefined;
-        this.audit.append(enabled ? 'code_enabled' : 'code_disabled', { code_id: id, code_name: code.name, by }, now);
+        this.audit.append(
+          enabled ? 'code_enabled' : 'code_disabled',
+          { code_id: id, code_name: code.name, by },
+          now,
+        );
         return this.codes.get(id);
       })
       .immediate();
   }
 
   /** Pre-installs a backup-pool code: it does not open until assigned. */
-  addBackup(pin: string, by: string, now: number): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
+  addBackup(
+    pin: string,
+    by: string,
+    now: number,
+  ): AddCodeResult | { ok: false; error: 'invalid_code' | 'invalid_window'; message: string } {
     const count = this.codes.list().filter((code) => code.source === 'backup').length;
     const parsed = parseCodeSpec({ name: `backup-${count + 1}`, pin, kind: 'ongoing' });
     if (!parsed.ok) return parsed;
     return this.addSpec(parsed.spec, by, now, 'backup', false);
   }
 
-  assignBackup(id: number, name: string, startsAt: number, endsAt: number, by: string, now: number): CodeRecord | undefined {
+  assignBackup(
+    id: number,
+    name: string,
+    startsAt: number,
+    endsAt: number,
+    by: string,
+    now: number,
+  ): CodeRecord | undefined {
     return this.db
       .transaction(() => {
         if (!this.codes.assignBackup(id, name, startsAt, endsAt, now)) return undefined;
-        this.audit.append('backup_assigned', { code_id: id, code_name: name, starts_at: startsAt, ends_at: endsAt, by }, now);
+        this.audit.append(
+          'backup_assigned',
+          { code_id: id, code_name: name, starts_at: startsAt, ends_at: endsAt, by },
+          now,
+        );
         return this.codes.get(id);
       })
       .immediate();

@@ -13,7 +13,10 @@ export function parseFlags<T extends FlagSpec>(
   command: string,
   argv: string[],
   options: T,
-): { values: ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: true }>>['values']; positionals: string[] } {
+): {
+  values: ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: true }>>['values'];
+  positionals: string[];
+} {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values, positionals };
@@ -24,14 +27,23 @@ export function parseFlags<T extends FlagSpec>(
 }
 
 export function requireFlag(command: string, value: string | undefined, flag: string, form: string): string {
-  if (value === undefined || value === '') throw new UsageError(`${command}: ${flag} is required (${flag} ${form})`);
+  if (value === undefined || value === '')
+    throw new UsageError(`${command}: ${flag} is required (${flag} ${form})`);
   return value;
 }
 
-export function parseIntFlag(command: string, value: string | undefined, flag: string, min: number, max: number): number | undefined {
+export function parseIntFlag(
+  command: string,
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new UsageError(`${command}: ${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${command}: ${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return Number(value);
 }

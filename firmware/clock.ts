@@ -51,7 +51,8 @@ export class TrustedClock {
     const reading = await this.rtc.read();
     let reason: UntrustedReason | null = this.record.untrusted;
     if (!reading.valid) reason = 'rtc_lost_power';
-    else if (reading.epochMs < this.record.floor - this.policy.floorToleranceMs) reason ??= 'rtc_behind_floor';
+    else if (reading.epochMs < this.record.floor - this.policy.floorToleranceMs)
+      reason ??= 'rtc_behind_floor';
     if (reason !== this.record.untrusted) {
       const previous = { ...this.record };
       this.record = { ...this.record, untrusted: reason };
@@ -64,7 +65,8 @@ export class TrustedClock {
 
   /** Sets the RTC from a trusted source and trusts the clock again; the floor follows. */
   async setTrusted(epochMs: number, source: TrustSource): Promise<void> {
-    if (!Number.isFinite(epochMs) || epochMs <= 0) throw new RangeError('epochMs must be a positive finite number');
+    if (!Number.isFinite(epochMs) || epochMs <= 0)
+      throw new RangeError('epochMs must be a positive finite number');
     await this.rtc.set(epochMs);
     const previous = { ...this.record };
     this.record = { floor: epochMs, untrusted: null, lastSyncAt: epochMs, lastSyncSource: source };

@@ -15,7 +15,10 @@ export const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -')
       .default('lock-1'),
-    timezone: z.string().refine(isValidZone, 'must be an IANA time zone such as Europe/Berlin').default('UTC'),
+    timezone: z
+      .string()
+      .refine(isValidZone, 'must be an IANA time zone such as Europe/Berlin')
+      .default('UTC'),
     autoRelockSeconds: seconds(0, 3600).default(5),
     entryTimeoutSeconds: seconds(1, 120).default(10),
     actuationTimeoutMs: int(50, 60_000).default(3000),
@@ -58,19 +61,29 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
  * Builds the config from defaults < file < environment < flags. Any bad field is
  * refused with a message naming it and its source.
  */
-export function loadConfig(sources: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Record<string, unknown> }): FirmwareConfig {
+export function loadConfig(sources: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, unknown>;
+}): FirmwareConfig {
   let fromFile: Record<string, unknown> = {};
   if (sources.file) {
     let text: string;
     try {
       text = readFileSync(sources.file, 'utf8');
     } catch (error) {
-      throw new TumblerError('config_unreadable', `cannot read config file ${sources.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new TumblerError(
+        'config_unreadable',
+        `cannot read config file ${sources.file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
     try {
       fromFile = JSON.parse(text) as Record<string, unknown>;
     } catch (error) {
-      throw new TumblerError('config_invalid', `config file ${sources.file} is not valid JSON: ${(error as Error).message}`);
+      throw new TumblerError(
+        'config_invalid',
+        `config file ${sources.file} is not valid JSON: ${(error as Error).message}`,
+      );
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) {
       throw new TumblerError('config_invalid', `config file ${sources.file} must hold a JSON object`);
@@ -84,7 +97,8 @@ export function loadConfig(sources: { file?: string; env?: NodeJS.ProcessEnv; ov
   let merged: Record<string, unknown> = {};
   for (const [name, layer] of layers) {
     const checked = configSchema.partial().safeParse(layer);
-    if (!checked.success) throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
+    if (!checked.success)
+      throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
     merged = { ...merged, ...layer };
   }
   const result = configSchema.safeParse(merged);

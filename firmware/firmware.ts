@@ -52,10 +52,15 @@ export interface Firmware extends StoreParts {
 /** Checks the data dir is a directory we can use; creates it only when asked. */
 export function checkDataDir(dataDir: string, create: boolean): void {
   try {
-    if (!statSync(dataDir).isDirectory()) throw new TumblerError('data_dir_invalid', `--data ${dataDir} is not a directory`);
+    if (!statSync(dataDir).isDirectory())
+      throw new TumblerError('data_dir_invalid', `--data ${dataDir} is not a directory`);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (!create) throw new TumblerError('data_dir_missing', `data dir ${dataDir} does not exist (create it, or pass --init)`);
+    if (!create)
+      throw new TumblerError(
+        'data_dir_missing',
+        `data dir ${dataDir} does not exist (create it, or pass --init)`,
+      );
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   }
 }
@@ -72,9 +77,19 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   const logControl: LogControl = options.log ?? { level: 'silent', sink: nullSink };
   const log = createLogger('lockfw', logControl);
   const parts = openStore(dataDir);
-  const clock = new TrustedClock(hal.rtc, parts.state, { floorToleranceMs: config.clockFloorToleranceSeconds * 1000 });
+  const clock = new TrustedClock(hal.rtc, parts.state, {
+    floorToleranceMs: config.clockFloorToleranceSeconds * 1000,
+  });
   const offline = options.offline?.(parts, config);
-  const manager = new LockManager({ ...parts, hal, scheduler, clock, config, log: log.child('lock'), ...(offline ? { offline } : {}) });
+  const manager = new LockManager({
+    ...parts,
+    hal,
+    scheduler,
+    clock,
+    config,
+    log: log.child('lock'),
+    ...(offline ? { offline } : {}),
+  });
   await manager.start();
   const floorTimer: TimerHandle = scheduler.every(FLOOR_SAVE_INTERVAL_MS, () => {
     clock

@@ -131,10 +131,14 @@ export class LockManager {
       deps.audit.onAppend((row) => this.events.emit({ type: 'audit', row })),
       deps.clock.onTrustChange((reading, previous) => {
         this.noteClock(reading);
-        this.record(reading.trusted ? 'clock_trusted' : 'clock_untrusted', {
-          reason: reading.untrustedReason,
-          previous_floor: previous.floor,
-        }, reading.epochMs);
+        this.record(
+          reading.trusted ? 'clock_trusted' : 'clock_untrusted',
+          {
+            reason: reading.untrustedReason,
+            previous_floor: previous.floor,
+          },
+          reading.epochMs,
+        );
       }),
     );
   }
@@ -142,7 +146,11 @@ export class LockManager {
   /** Boot: judge the clock, put the bolt in its safe state, apply the persisted mode. */
   async start(): Promise<void> {
     this.noteClock(await this.deps.clock.now());
-    this.record('boot', { mode: this.settings.mode, clock_trusted: this.lastClock.trusted }, this.lastClock.epochMs);
+    this.record(
+      'boot',
+      { mode: this.settings.mode, clock_trusted: this.lastClock.trusted },
+      this.lastClock.epochMs,
+    );
     if (this.settings.mode === 'passage') this.lock.setHoldOpen(true);
     this.lock.start();
     this.deps.hal.indicator.setLed('off');
@@ -206,10 +214,12 @@ export class LockManager {
     if (previous === mode) return;
     const reading = await this.readClock();
     this.settings = { ...this.settings, mode };
-    this.deps.db.transaction(() => {
-      this.deps.state.set('settings', this.settings);
-      this.record('mode_changed', { from: previous, to: mode, by: actor }, reading.epochMs);
-    }).immediate();
+    this.deps.db
+      .transaction(() => {
+        this.deps.state.set('settings', this.settings);
+        this.record('mode_changed', { from: previous, to: mode, by: actor }, reading.epochMs);
+      })
+      .immediate();
     this.lock.setHoldOpen(mode === 'passage');
     if (previous === 'passage' && mode !== 'passage') this.lock.lock();
     this.events.emit({ type: 'mode', mode });
@@ -219,10 +229,12 @@ export class LockManager {
     const reading = await this.readClock();
     const previous = this.settings.timezone;
     this.settings = { ...this.settings, timezone };
-    this.deps.db.transaction(() => {
-      this.deps.state.set('settings', this.settings);
-      this.record('timezone_changed', { from: previous, to: timezone, by: actor }, reading.epochMs);
-    }).immediate();
+    this.deps.db
+      .transaction(() => {
+        this.deps.state.set('settings', this.settings);
+        this.record('timezone_changed', { from: previous, to: timezone, by: actor }, reading.epochMs);
+      })
+      .immediate();
   }
 
   /** Unlock or lock on a command (gateway, technician): audited before the relay moves. */
@@ -235,10 +247,12 @@ export class LockManager {
 
   /** Writes an audit row (and the clock floor) in one transaction. */
   record(type: string, data: Record<string, unknown>, at: number): AuditRow {
-    return this.deps.db.transaction(() => {
-      this.deps.clock.persistFloor();
-      return this.deps.audit.append(type, data, at);
-    }).immediate();
+    return this.deps.db
+      .transaction(() => {
+        this.deps.clock.persistFloor();
+        return this.deps.audit.append(type, data, at);
+      })
+      .immediate();
   }
 
   /** Reads and judges the clock now (after the RTC was set, or to refresh status). */
@@ -297,7 +311,8 @@ export class LockManager {
     let credential: Credential | undefined;
     if (!lockedOut && /^\d+$/.test(digits)) {
       if (isOffline) credential = offline?.resolve(digits, reading, this.settings.timezone);
-      else if (digits.length >= PIN_MIN_LENGTH && digits.length <= PIN_MAX_LENGTH) credential = codes.findByPin(digits);
+      else if (digits.length >= PIN_MIN_LENGTH && digits.length <= PIN_MAX_LENGTH)
+        credential = codes.findByPin(digits);
     }
     const decision = decide({
       entry: digits,
@@ -312,46 +327,65 @@ export class LockManager {
     });
     const detail = this.explain(decision, credential);
     let lockoutEvent: ReturnType<typeof recordFailure>['lockout'];
-    const record = db.transaction((): DecisionRecord => {
-      if (decision.outcome === 'granted') {
-        if (isOffline && credential) offline?.recordGrant(digits, credential, now);
-        else if (credential) codes.recordUse(credential.id, now);
-        this.lockout = recordSuccess(this.lockout);
-      } else if (countsAsWrongEntry(decision)) {
-        const local = DateTime.fromMillis(now, { zone: this.settings.timezone });
-        const outcome = recordFailure(this.lockout, now, local.toISODate()!, local.endOf('day').toMillis() + 1, this.policy);
-        this.lockout = outcome.state;
-        lockoutEvent = outcome.lockout;
-      }
-      state.set('lockout', this.lockout);
-      this.deps.clock.persistFloor();
-      const row = this.deps.audit.append(
-        'decision',
-        {
-          outcome: decision.outcome,
-          reason: decision.outcome === 'denied' ? decision.reason : null,
-          code_id: decision.code?.id ?? null,
-          code_name: decision.code?.name ?? null,
-          kind: decision.code?.kind ?? null,
-          role: decision.code?.role ?? null,
-          source,
-          clock_trusted: reading.trusted,
-          detail: detail ?? null,
-        },
-        now,
-      );
-      if (decision.outcome === 'granted' && decision.duress) {
-        this.deps.audit.append('duress', { code_id: decision.code.id, code_name: decision.code.name }, now);
-      }
-      if (lockoutEvent) {
-        this.deps.audit.append(
-          'lockout',
-          { cause: lockoutEvent.cause, seconds: lockoutEvent.seconds, until: new Date(lockoutEvent.until).toISOString() },
+    const record = db
+      .transaction((): DecisionRecord => {
+        if (decision.outcome === 'granted') {
+          if (isOffline && credential) offline?.recordGrant(digits, credential, now);
+          else if (credential) codes.recordUse(credential.id, now);
+          this.lockout = recordSuccess(this.lockout);
+        } else if (countsAsWrongEntry(decision)) {
+          const local = DateTime.fromMillis(now, { zone: this.settings.timezone });
+          const outcome = recordFailure(
+            this.lockout,
+            now,
+            local.toISODate()!,
+            local.endOf('day').toMillis() + 1,
+            this.policy,
+          );
+          this.lockout = outcome.state;
+          lockoutEvent = outcome.lockout;
+        }
+        state.set('lockout', this.lockout);
+        this.deps.clock.persistFloor();
+        const row = this.deps.audit.append(
+          'decision',
+          {
+            outcome: decision.outcome,
+            reason: decision.outcome === 'denied' ? decision.reason : null,
+            code_id: decision.code?.id ?? null,
+            code_name: decision.code?.name ?? null,
+            kind: decision.code?.kind ?? null,
+            role: decision.code?.role ?? null,
+            source,
+            clock_trusted: reading.trusted,
+            detail: detail ?? null,
+          },
           now,
         );
-      }
-      return { seq: row.seq, at: now, decision, clockTrusted: reading.trusted, source, ...(detail ? { detail } : {}) };
-    }).immediate();
+        if (decision.outcome === 'granted' && decision.duress) {
+          this.deps.audit.append('duress', { code_id: decision.code.id, code_name: decision.code.name }, now);
+        }
+        if (lockoutEvent) {
+          this.deps.audit.append(
+            'lockout',
+            {
+              cause: lockoutEvent.cause,
+              seconds: lockoutEvent.seconds,
+              until: new Date(lockoutEvent.until).toISOString(),
+            },
+            now,
+          );
+        }
+        return {
+          seq: row.seq,
+          at: now,
+          decision,
+          clockTrusted: reading.trusted,
+          source,
+          ...(detail ? { detail } : {}),
+        };
+      })
+      .immediate();
     // Committed: now the relay may move.
     this.lastDecision = record;
     if (decision.outcome === 'granted') {
@@ -379,9 +413,15 @@ export class LockManager {
       const now = DateTime.fromMillis(this.lastClock.epochMs, { zone: this.settings.timezone });
       return `${describeSchedule(credential.schedule, this.settings.timezone)}; now ${now.toFormat('ccc HH:mm')}`;
     }
-    if (decision.outcome === 'denied' && (decision.reason === 'expired' || decision.reason === 'not_yet_active') && credential) {
+    if (
+      decision.outcome === 'denied' &&
+      (decision.reason === 'expired' || decision.reason === 'not_yet_active') &&
+      credential
+    ) {
       const fmt = (ms: number | null) =>
-        ms === null ? '-' : DateTime.fromMillis(ms, { zone: this.settings.timezone }).toFormat("yyyy-LL-dd HH:mm");
+        ms === null
+          ? '-'
+          : DateTime.fromMillis(ms, { zone: this.settings.timezone }).toFormat('yyyy-LL-dd HH:mm');
       return `valid ${fmt(credential.startsAt)} to ${fmt(credential.endsAt)} ${this.settings.timezone}`;
     }
     if (decision.outcome === 'denied' && decision.reason === 'lockout' && this.lockout.lockedUntil) {

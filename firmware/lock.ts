@@ -45,7 +45,8 @@ export class LockMachine {
     private readonly options: LockOptions,
   ) {
     if (!(options.actuationTimeoutMs > 0)) throw new RangeError('options.actuationTimeoutMs must be > 0');
-    if (!Number.isInteger(options.retries) || options.retries < 0) throw new RangeError('options.retries must be >= 0');
+    if (!Number.isInteger(options.retries) || options.retries < 0)
+      throw new RangeError('options.retries must be >= 0');
     if (!(options.autoRelockMs >= 0)) throw new RangeError('options.autoRelockMs must be >= 0');
     const position = actuator.position();
     this.current = position === 'unlocked' ? 'unlocked' : 'locked';
@@ -134,7 +135,18 @@ export class LockMachine {
   }
 
   private onPosition(position: BoltPosition): void {
-    if (position === 'between' || position !== this.target) return;
+    if (position === 'between') return;
+    if (this.target === null) {
+      // Moved without a command: a strike relocking when its pulse ends, or a key turned.
+      if (position !== this.current) {
+        this.scheduler.cancel(this.relockTimer);
+        this.relockTimer = undefined;
+        this.setState(position);
+        if (position === 'unlocked') this.armRelock();
+      }
+      return;
+    }
+    if (position !== this.target) return;
     this.scheduler.cancel(this.attemptTimer);
     this.attemptTimer = undefined;
     this.target = null;

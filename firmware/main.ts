@@ -26,7 +26,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
 export function version(): string {
   for (const relative of ['../package.json', '../../package.json']) {
     try {
-      return (JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { version: string })
+        .version;
     } catch {}
   }
   return 'unknown';
@@ -48,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = COMMANDS[name];
-  if (!command) throw new UsageError(`lockfw: unknown command ${JSON.stringify(name)}; expected ${Object.keys(COMMANDS).join(', ')} (see lockfw --help)`);
+  if (!command)
+    throw new UsageError(
+      `lockfw: unknown command ${JSON.stringify(name)}; expected ${Object.keys(COMMANDS).join(', ')} (see lockfw --help)`,
+    );
   return command.run(rest);
 }
 

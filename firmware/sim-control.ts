@@ -1,6 +1,6 @@
 import { ControlError, type ControlExtension } from '../hal/sim/control-server.ts';
-import { MODES, type Mode } from './access/types.ts';
 import { isValidZone } from './access/schedule.ts';
+import { MODES, type Mode } from './access/types.ts';
 import { describeCode } from './commands/codes.ts';
 import type { Firmware } from './firmware.ts';
 
@@ -13,21 +13,27 @@ export function firmwareControlExtension(firmware: () => Firmware): ControlExten
         return { status: fw.manager.status(), wall: fw.manager.wallNow() };
       case 'codes': {
         const now = fw.manager.wallNow();
-        return { codes: fw.codes.list().map((code) => describeCode(code, now, fw.manager.getSettings().timezone)) };
+        return {
+          codes: fw.codes.list().map((code) => describeCode(code, now, fw.manager.getSettings().timezone)),
+        };
       }
       case 'recent': {
-        const limit = typeof request.limit === 'number' && request.limit > 0 ? Math.min(request.limit, 200) : 20;
+        const limit =
+          typeof request.limit === 'number' && request.limit > 0 ? Math.min(request.limit, 200) : 20;
         return { rows: fw.audit.latest(limit) };
       }
       case 'sync_time': {
-        const at = typeof request.time === 'string' ? Date.parse(request.time) : Number(request.time ?? Date.now());
-        if (!Number.isFinite(at) || at <= 0) throw new ControlError('bad_request', 'time must be an ISO instant or epoch ms');
+        const at =
+          typeof request.time === 'string' ? Date.parse(request.time) : Number(request.time ?? Date.now());
+        if (!Number.isFinite(at) || at <= 0)
+          throw new ControlError('bad_request', 'time must be an ISO instant or epoch ms');
         await fw.clock.setTrusted(at, 'technician');
         await fw.manager.refreshClock();
         return {};
       }
       case 'set_mode': {
-        if (!MODES.includes(request.mode as Mode)) throw new ControlError('bad_request', `mode must be one of ${MODES.join(', ')}`);
+        if (!MODES.includes(request.mode as Mode))
+          throw new ControlError('bad_request', `mode must be one of ${MODES.join(', ')}`);
         await fw.manager.setMode(request.mode as Mode, 'sim_control');
         return {};
       }

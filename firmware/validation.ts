@@ -5,7 +5,9 @@ export function describeZodError(error: z.ZodError, prefix = ''): string {
   return error.issues
     .map((issue) => {
       const path = issue.path
-        .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+        .map((part, index) =>
+          typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
+        )
         .join('');
       const where = [prefix, path].filter(Boolean).join(path.startsWith('[') ? '' : '.');
       return where ? `${where}: ${issue.message}` : issue.message;

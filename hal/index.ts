@@ -44,6 +44,8 @@ export interface SimHalOptions {
   startEpochMs?: number;
   /** Bolt travel time between end-stops. */
   travelMs?: number;
+  /** False to start with an RTC that lost its battery. */
+  rtcValid?: boolean;
 }
 
 export type HalOptions = ({ kind: 'sim' } & SimHalOptions) | { kind: 'linux'; boardFile: string };
@@ -51,7 +53,7 @@ export type HalOptions = ({ kind: 'sim' } & SimHalOptions) | { kind: 'linux'; bo
 export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}): SimHal {
   const keypad = new SimKeypad();
   const actuator = new SimActuator(scheduler, { travelMs: options.travelMs ?? 400 });
-  const rtc = new SimRtc(scheduler, options.startEpochMs ?? Date.now());
+  const rtc = new SimRtc(scheduler, options.startEpochMs ?? Date.now(), options.rtcValid ?? true);
   const indicator = new SimIndicator();
   const door = new SimDoor();
   return {

@@ -20,7 +20,8 @@ export interface TimerHandle {
 }
 
 function checkDelay(name: string, value: number): void {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
 }
 
 /** Node's own timers; `now()` from performance.now(). */

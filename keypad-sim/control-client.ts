@@ -9,7 +9,10 @@ export type ControlEvent = Record<string, unknown> & { event: string };
 export class ControlClient {
   private nextId = 1;
   private buffer = '';
-  private readonly pending = new Map<number, { resolve: (reply: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (reply: Record<string, unknown>) => void; reject: (e: Error) => void }
+  >();
   private readonly eventListeners = new Set<(event: ControlEvent) => void>();
   private closed = false;
 
@@ -36,7 +39,11 @@ export class ControlClient {
       });
       socket.once('error', (error) => {
         clearTimeout(timer);
-        reject(new Error(`cannot connect to control socket ${path}: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+        reject(
+          new Error(
+            `cannot connect to control socket ${path}: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+          ),
+        );
       });
     });
   }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlags, parseIntFlag, runCli, UsageError } from '../firmware/cli.ts';
 import { driveInRealTime } from '../hal/scheduler.ts';
+import { loadSimRtc, saveSimRtc } from '../hal/sim/rtc-file.ts';
 import { ControlClient } from './control-client.ts';
 import { RUN_HELP, scenarioCommand } from './scenario/command.ts';
 import { SimLock } from './sim-lock.ts';
@@ -38,13 +39,20 @@ async function interactive(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`keypad-sim: unknown command ${JSON.stringify(positionals[0])} (see keypad-sim --help)`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `keypad-sim: unknown command ${JSON.stringify(positionals[0])} (see keypad-sim --help)`,
+    );
   const dataDir = values.data ?? join('.tumbler', 'keypad-sim');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const relock = parseIntFlag('keypad-sim', values['auto-relock'], '--auto-relock', 0, 3600);
   const lock = await SimLock.create({
     dataDir,
-    config: { ...(values.timezone ? { timezone: values.timezone } : {}), ...(relock !== undefined ? { autoRelockSeconds: relock } : {}) },
+    ...loadSimRtc(dataDir),
+    config: {
+      ...(values.timezone ? { timezone: values.timezone } : {}),
+      ...(relock !== undefined ? { autoRelockSeconds: relock } : {}),
+    },
   });
   let banner = `Data: ${dataDir}`;
   if (lock.firmware.codes.count() === 0) {
@@ -58,6 +66,7 @@ async function interactive(argv: string[]): Promise<number> {
     await runTerminal(localSource(lock), banner);
   } finally {
     stop();
+    saveSimRtc(dataDir, lock.hal.rtc);
     await lock.close();
   }
   return 0;
@@ -72,7 +81,10 @@ async function attach(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (!values.socket) throw new UsageError('keypad-sim attach: --socket PATH is required (lockfw run --hal sim prints it; default DATA/sim.sock)');
+  if (!values.socket)
+    throw new UsageError(
+      'keypad-sim attach: --socket PATH is required (lockfw run --hal sim prints it; default DATA/sim.sock)',
+    );
   const client = await ControlClient.connect(values.socket);
   await runTerminal(socketSource(client), `Attached to ${values.socket}`);
   client.close();

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSimHal, type SimHal } from '../hal/index.ts';
-import { flushAsync, VirtualScheduler } from '../hal/scheduler.ts';
 import { type ConfigInput, loadConfig } from '../firmware/config.ts';
 import { type Firmware, type FirmwareOptions, startFirmware } from '../firmware/firmware.ts';
 import type { LogControl } from '../firmware/log.ts';
 import { createOfflineResolver } from '../firmware/offline-path.ts';
+import { createSimHal, type SimHal } from '../hal/index.ts';
+import { flushAsync, VirtualScheduler } from '../hal/scheduler.ts';
 
 export interface SimLockOptions {
   /** Data dir to use; a fresh temporary one (removed on close) when absent. */
@@ -16,6 +16,8 @@ export interface SimLockOptions {
   config?: ConfigInput;
   log?: LogControl;
   travelMs?: number;
+  /** False to start with an RTC that lost its battery. */
+  rtcValid?: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export class SimLock {
     const hal = createSimHal(scheduler, {
       startEpochMs: options.startEpochMs ?? Date.now(),
       ...(options.travelMs !== undefined ? { travelMs: options.travelMs } : {}),
+      ...(options.rtcValid !== undefined ? { rtcValid: options.rtcValid } : {}),
     });
     const firmware = await startFirmware(SimLock.firmwareOptions(dataDir, hal, scheduler, options));
     const lock = new SimLock(scheduler, hal, firmware, dataDir, options, ownsDataDir);
@@ -46,7 +49,12 @@ export class SimLock {
     return lock;
   }
 
-  private static firmwareOptions(dataDir: string, hal: SimHal, scheduler: VirtualScheduler, options: SimLockOptions): FirmwareOptions {
+  private static firmwareOptions(
+    dataDir: string,
+    hal: SimHal,
+    scheduler: VirtualScheduler,
+    options: SimLockOptions,
+  ): FirmwareOptions {
     return {
       dataDir,
       hal,
@@ -90,7 +98,9 @@ export class SimLock {
   async powerCycle(): Promise<void> {
     this.current.crash();
     this.hal.actuator.stop();
-    this.current = await startFirmware(SimLock.firmwareOptions(this.dataDir, this.hal, this.scheduler, this.options));
+    this.current = await startFirmware(
+      SimLock.firmwareOptions(this.dataDir, this.hal, this.scheduler, this.options),
+    );
     await this.settle();
   }
 

@@ -9,12 +9,19 @@ export const PIN_MAX_LENGTH = 10;
 
 const instant = z.union([
   z.number().int().nonnegative(),
-  z.string().refine((text) => DateTime.fromISO(text, { setZone: true }).isValid && /[zZ]|[+-]\d\d:?\d\d$/.test(text), {
-    message: 'must be an ISO-8601 instant with a zone offset, e.g. 2026-12-01T15:00:00+01:00',
-  }),
+  z
+    .string()
+    .refine(
+      (text) => DateTime.fromISO(text, { setZone: true }).isValid && /[zZ]|[+-]\d\d:?\d\d$/.test(text),
+      {
+        message: 'must be an ISO-8601 instant with a zone offset, e.g. 2026-12-01T15:00:00+01:00',
+      },
+    ),
 ]);
 
-const clockTime = z.string().refine((text) => parseClockTime(text) !== undefined, { message: 'must be HH:MM (00:00-24:00)' });
+const clockTime = z
+  .string()
+  .refine((text) => parseClockTime(text) !== undefined, { message: 'must be HH:MM (00:00-24:00)' });
 
 export const scheduleSchema = z
   .object({
@@ -34,7 +41,10 @@ export const codeSpecSchema = z
     name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
     pin: z
       .string()
-      .regex(new RegExp(`^\\d{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`), `must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`),
+      .regex(
+        new RegExp(`^\\d{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`),
+        `must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`,
+      ),
     kind: z.enum(CODE_KINDS, { message: `must be one of ${CODE_KINDS.join(', ')}` }).default('ongoing'),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).default('standard'),
     enabled: z.boolean().default(true),
@@ -63,7 +73,9 @@ export interface CodeSpec {
 }
 
 export type CodeSpecError = 'invalid_code' | 'invalid_window';
-export type CodeSpecResult = { ok: true; spec: CodeSpec } | { ok: false; error: CodeSpecError; message: string };
+export type CodeSpecResult =
+  | { ok: true; spec: CodeSpec }
+  | { ok: false; error: CodeSpecError; message: string };
 
 export function toEpochMs(value: number | string | undefined): number | null {
   if (value === undefined) return null;
@@ -78,7 +90,11 @@ export function parseCodeSpec(input: unknown, where = ''): CodeSpecResult {
     const windowField = parsed.error.issues.some((issue) =>
       ['starts_at', 'ends_at', 'schedule'].includes(String(issue.path[0])),
     );
-    return { ok: false, error: windowField ? 'invalid_window' : 'invalid_code', message: describeZodError(parsed.error, where) };
+    return {
+      ok: false,
+      error: windowField ? 'invalid_window' : 'invalid_code',
+      message: describeZodError(parsed.error, where),
+    };
   }
   const value = parsed.data;
   const spec: CodeSpec = {
@@ -94,7 +110,12 @@ export function parseCodeSpec(input: unknown, where = ''): CodeSpecResult {
     expireAfterFirstUseMin: value.expire_after_first_use ?? null,
   };
   const problem = kindProblem(spec);
-  if (problem) return { ok: false, error: problem.error, message: where ? `${where}: ${problem.message}` : problem.message };
+  if (problem)
+    return {
+      ok: false,
+      error: problem.error,
+      message: where ? `${where}: ${problem.message}` : problem.message,
+    };
   return { ok: true, spec };
 }
 
@@ -105,16 +126,19 @@ function kindProblem(spec: CodeSpec): { error: CodeSpecError; message: string } 
   }
   switch (spec.kind) {
     case 'ongoing':
-      if (spec.startsAt !== null || spec.endsAt !== null) return window('an ongoing code has no window; use kind time_bound');
+      if (spec.startsAt !== null || spec.endsAt !== null)
+        return window('an ongoing code has no window; use kind time_bound');
       if (spec.schedule) return window('schedule belongs to kind recurring');
       return undefined;
     case 'time_bound':
-      if (spec.startsAt === null || spec.endsAt === null) return window('time_bound needs both starts_at and ends_at');
+      if (spec.startsAt === null || spec.endsAt === null)
+        return window('time_bound needs both starts_at and ends_at');
       if (spec.schedule) return window('schedule belongs to kind recurring');
       return undefined;
     case 'one_time':
       if (spec.schedule) return window('schedule belongs to kind recurring');
-      if (spec.maxUses !== null) return { error: 'invalid_code', message: 'max_uses does not combine with one_time (it opens once)' };
+      if (spec.maxUses !== null)
+        return { error: 'invalid_code', message: 'max_uses does not combine with one_time (it opens once)' };
       return undefined;
     case 'recurring':
       if (!spec.schedule) return window('recurring needs a schedule (days, from, to)');

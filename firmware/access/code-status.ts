@@ -6,7 +6,8 @@ export type CodeStatus = 'active' | 'pending' | 'expired' | 'used_up' | 'disable
 export function codeStatus(code: Credential, now: number): CodeStatus {
   if (!code.assigned) return 'unassigned';
   if (!code.enabled || code.revoked) return 'disabled';
-  if ((code.kind === 'one_time' && code.uses >= 1) || (code.maxUses !== null && code.uses >= code.maxUses)) return 'used_up';
+  if ((code.kind === 'one_time' && code.uses >= 1) || (code.maxUses !== null && code.uses >= code.maxUses))
+    return 'used_up';
   if (code.endsAt !== null && now >= code.endsAt) return 'expired';
   if (code.expireAfterFirstUseMin !== null && code.firstUsedAt !== null) {
     if (now >= code.firstUsedAt + code.expireAfterFirstUseMin * 60_000) return 'expired';

@@ -67,7 +67,8 @@ export function decide(input: DecisionInput): Decision {
       return denied('expired', ref, `expired ${c.expireAfterFirstUseMin} min after first use`);
     }
   }
-  if (c.schedule && !withinSchedule(c.schedule, now, input.timezone, graceMs)) return denied('outside_schedule', ref);
+  if (c.schedule && !withinSchedule(c.schedule, now, input.timezone, graceMs))
+    return denied('outside_schedule', ref);
   if (c.kind === 'one_time' && c.uses >= 1) return denied('used_up', ref);
   if (c.maxUses !== null && c.uses >= c.maxUses) return denied('used_up', ref);
   return { outcome: 'granted', code: ref, duress: c.role === 'duress' };
@@ -75,5 +76,7 @@ export function decide(input: DecisionInput): Decision {
 
 /** Refusals that count toward the keypad lockout: guesses, not policy. */
 export function countsAsWrongEntry(decision: Decision): boolean {
-  return decision.outcome === 'denied' && (decision.reason === 'unknown_code' || decision.reason === 'malformed');
+  return (
+    decision.outcome === 'denied' && (decision.reason === 'unknown_code' || decision.reason === 'malformed')
+  );
 }

@@ -59,7 +59,14 @@ export function recordFailure(
     next.lockedUntil = Math.max(endOfDay, state.lockedUntil ?? 0);
     next.consecutiveFailures = 0;
     next.lockoutsInRow = state.lockoutsInRow + 1;
-    return { state: next, lockout: { until: next.lockedUntil, cause: 'daily_budget', seconds: Math.ceil((next.lockedUntil - now) / 1000) } };
+    return {
+      state: next,
+      lockout: {
+        until: next.lockedUntil,
+        cause: 'daily_budget',
+        seconds: Math.ceil((next.lockedUntil - now) / 1000),
+      },
+    };
   }
   if (consecutiveFailures >= policy.wrongCodeLimit) {
     const seconds = Math.min(policy.lockoutSeconds * 2 ** state.lockoutsInRow, policy.lockoutMaxSeconds);

@@ -32,7 +32,10 @@ export function localWallTimeToInstant(
   edge: 'start' | 'end',
 ): number {
   const naive = Date.UTC(year, month - 1, day) + minutesAfterMidnight * MINUTE;
-  const offsets = new Set([offsetMinutes(naive - 14 * 60 * MINUTE, zone), offsetMinutes(naive + 14 * 60 * MINUTE, zone)]);
+  const offsets = new Set([
+    offsetMinutes(naive - 14 * 60 * MINUTE, zone),
+    offsetMinutes(naive + 14 * 60 * MINUTE, zone),
+  ]);
   const valid: number[] = [];
   for (const offset of offsets) {
     const candidate = naive - offset * MINUTE;
@@ -77,7 +80,9 @@ export function candidateSlots(schedule: WeeklySchedule, now: number, zone: stri
 
 /** Whether `now` lies in a slot of the schedule, each edge widened by `graceMs`. */
 export function withinSchedule(schedule: WeeklySchedule, now: number, zone: string, graceMs = 0): boolean {
-  return candidateSlots(schedule, now, zone).some((slot) => now >= slot.start - graceMs && now < slot.end + graceMs);
+  return candidateSlots(schedule, now, zone).some(
+    (slot) => now >= slot.start - graceMs && now < slot.end + graceMs,
+  );
 }
 
 /** "Tue,Thu 10:00-12:00 Europe/Berlin", for technicians. */

@@ -36,7 +36,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${AUDIT_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0)
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
   const dataDir = requireFlag(command, values.data, '--data', 'DIR');
   checkDataDir(dataDir, false);
   const store = openStore(dataDir);

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
+import { toEpochMs } from '../access/code-spec.ts';
 import { codeStatus } from '../access/code-status.ts';
 import { describeSchedule } from '../access/schedule.ts';
-import { toEpochMs } from '../access/code-spec.ts';
-import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { CodeAdmin } from '../admin.ts';
+import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { TumblerError } from '../errors.ts';
 import { checkDataDir, openStore } from '../firmware.ts';
@@ -82,7 +82,9 @@ function printCodes(codes: CodeRecord[], json: boolean | undefined, timezone: st
     return;
   }
   for (const row of rows) {
-    const window = row.schedule ?? (row.starts_at || row.ends_at ? `${row.starts_at ?? '-'} .. ${row.ends_at ?? '-'}` : '');
+    const window =
+      row.schedule ??
+      (row.starts_at || row.ends_at ? `${row.starts_at ?? '-'} .. ${row.ends_at ?? '-'}` : '');
     const uses = row.max_uses !== null ? `${row.uses}/${row.max_uses}` : String(row.uses);
     process.stdout.write(
       `${String(row.id).padStart(4)}  ${row.name.padEnd(20)} ${row.kind.padEnd(10)} ${row.role.padEnd(10)} ${row.status.padEnd(10)} uses ${uses.padEnd(6)} ${window}\n`,
@@ -116,12 +118,19 @@ export async function codesCommand(argv: string[]): Promise<number> {
   } as const;
   const isBackup = sub === 'backup';
   const backupSub = isBackup ? rest[0] : undefined;
-  const { values, positionals } = parseFlags(isBackup ? `${command} ${backupSub ?? ''}`.trim() : command, isBackup ? rest.slice(1) : rest, flags);
+  const { values, positionals } = parseFlags(
+    isBackup ? `${command} ${backupSub ?? ''}`.trim() : command,
+    isBackup ? rest.slice(1) : rest,
+    flags,
+  );
   if (values.help) {
     process.stdout.write(`${CODES_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])} (see lockfw codes --help)`);
+  if (positionals.length > 0)
+    throw new UsageError(
+      `${command}: unexpected argument ${JSON.stringify(positionals[0])} (see lockfw codes --help)`,
+    );
   const dataDir = requireFlag(command, values.data, '--data', 'DIR');
   checkDataDir(dataDir, false);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env });
@@ -130,16 +139,31 @@ export async function codesCommand(argv: string[]): Promise<number> {
     const admin = new CodeAdmin(store.db, store.codes, store.audit, config.codeCapacity);
     const now = Date.now();
     const by = 'local_admin';
-    const id = () => parseIntFlag(command, requireFlag(command, values.id, '--id', 'N'), '--id', 1, Number.MAX_SAFE_INTEGER)!;
-    const report = (result: { ok: true; code: CodeRecord } | { ok: false; error: string; message: string }) => {
+    const id = () =>
+      parseIntFlag(
+        command,
+        requireFlag(command, values.id, '--id', 'N'),
+        '--id',
+        1,
+        Number.MAX_SAFE_INTEGER,
+      )!;
+    const report = (
+      result: { ok: true; code: CodeRecord } | { ok: false; error: string; message: string },
+    ) => {
       if (!result.ok) {
-        if (values.json) process.stdout.write(`${JSON.stringify({ ok: false, error: result.error, message: result.message })}\n`);
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ ok: false, error: result.error, message: result.message })}\n`,
+          );
         else process.stderr.write(`${command}: refused: ${result.error}: ${result.message}\n`);
         return 1;
       }
       const described = describeCode(result.code, now, config.timezone);
       if (values.json) process.stdout.write(`${JSON.stringify({ ok: true, code: described })}\n`);
-      else process.stdout.write(`added code ${result.code.id} "${result.code.name}" (${result.code.kind}, ${described.status})\n`);
+      else
+        process.stdout.write(
+          `added code ${result.code.id} "${result.code.name}" (${result.code.kind}, ${described.status})\n`,
+        );
       return 0;
     };
     switch (sub) {
@@ -156,18 +180,28 @@ export async function codesCommand(argv: string[]): Promise<number> {
         };
         if (values.days || values.from || values.to) {
           spec.schedule = {
-            days: requireFlag(command, values.days, '--days', 'mon,tue,...').split(',').map((d) => d.trim().toLowerCase()),
+            days: requireFlag(command, values.days, '--days', 'mon,tue,...')
+              .split(',')
+              .map((d) => d.trim().toLowerCase()),
             from: requireFlag(command, values.from, '--from', 'HH:MM'),
             to: requireFlag(command, values.to, '--to', 'HH:MM'),
           };
         }
         const maxUses = parseIntFlag(command, values['max-uses'], '--max-uses', 1, 1_000_000);
         if (maxUses !== undefined) spec.max_uses = maxUses;
-        const expire = parseIntFlag(command, values['expire-after-first-use'], '--expire-after-first-use', 1, 525_600);
+        const expire = parseIntFlag(
+          command,
+          values['expire-after-first-use'],
+          '--expire-after-first-use',
+          1,
+          525_600,
+        );
         if (expire !== undefined) spec.expire_after_first_use = expire;
         const result = admin.add(spec, by, now);
         if (!result.ok && (result.error === 'invalid_code' || result.error === 'invalid_window')) {
-          throw new UsageError(`${command}: ${result.message.replace(/^pin: .*$/, 'pin: must be 4 to 10 digits')}`);
+          throw new UsageError(
+            `${command}: ${result.message.replace(/^pin: .*$/, 'pin: must be 4 to 10 digits')}`,
+          );
         }
         return report(result);
       }
@@ -177,40 +211,71 @@ export async function codesCommand(argv: string[]): Promise<number> {
       case 'remove': {
         const removed = admin.remove(id(), by, now);
         if (!removed) throw new TumblerError('not_found', `no code with id ${values.id}`);
-        process.stdout.write(values.json ? `${JSON.stringify({ ok: true, removed: removed.id })}\n` : `removed code ${removed.id} "${removed.name}"\n`);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ ok: true, removed: removed.id })}\n`
+            : `removed code ${removed.id} "${removed.name}"\n`,
+        );
         return 0;
       }
       case 'enable':
       case 'disable': {
         const code = admin.setEnabled(id(), sub === 'enable', by, now);
         if (!code) throw new TumblerError('not_found', `no code with id ${values.id}`);
-        process.stdout.write(values.json ? `${JSON.stringify({ ok: true, id: code.id, enabled: code.enabled })}\n` : `${sub}d code ${code.id} "${code.name}"\n`);
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ ok: true, id: code.id, enabled: code.enabled })}\n`
+            : `${sub}d code ${code.id} "${code.name}"\n`,
+        );
         return 0;
       }
       case 'backup': {
-        if (backupSub === 'add') return report(admin.addBackup(readPin(command, values.pin, values['pin-stdin']), by, now) as never);
+        if (backupSub === 'add')
+          return report(admin.addBackup(readPin(command, values.pin, values['pin-stdin']), by, now) as never);
         if (backupSub === 'list') {
           const pool = store.codes.list().filter((code) => code.source === 'backup');
           const unassigned = pool.filter((code) => !code.assigned).length;
-          if (!values.json) process.stdout.write(`backup pool: ${pool.length} codes, ${unassigned} unassigned\n`);
+          if (!values.json)
+            process.stdout.write(`backup pool: ${pool.length} codes, ${unassigned} unassigned\n`);
           printCodes(pool, values.json, config.timezone);
           return 0;
         }
         if (backupSub === 'assign') {
           const startsAt = toEpochMs(requireFlag(command, values['starts-at'], '--starts-at', 'ISO'));
           const endsAt = toEpochMs(requireFlag(command, values['ends-at'], '--ends-at', 'ISO'));
-          if (startsAt === null || endsAt === null || !Number.isFinite(startsAt) || !Number.isFinite(endsAt) || endsAt <= startsAt) {
-            throw new UsageError(`${command}: --starts-at and --ends-at must be ISO instants with the end after the start`);
+          if (
+            startsAt === null ||
+            endsAt === null ||
+            !Number.isFinite(startsAt) ||
+            !Number.isFinite(endsAt) ||
+            endsAt <= startsAt
+          ) {
+            throw new UsageError(
+              `${command}: --starts-at and --ends-at must be ISO instants with the end after the start`,
+            );
           }
-          const code = admin.assignBackup(id(), requireFlag(command, values.name, '--name', 'NAME'), startsAt, endsAt, by, now);
+          const code = admin.assignBackup(
+            id(),
+            requireFlag(command, values.name, '--name', 'NAME'),
+            startsAt,
+            endsAt,
+            by,
+            now,
+          );
           if (!code) throw new TumblerError('not_found', `no unassigned backup code with id ${values.id}`);
-          process.stdout.write(values.json ? `${JSON.stringify({ ok: true, code: describeCode(code, now, config.timezone) })}\n` : `assigned backup code ${code.id} to "${code.name}"\n`);
+          process.stdout.write(
+            values.json
+              ? `${JSON.stringify({ ok: true, code: describeCode(code, now, config.timezone) })}\n`
+              : `assigned backup code ${code.id} to "${code.name}"\n`,
+          );
           return 0;
         }
         throw new UsageError(`lockfw codes backup: expected add, list or assign (see lockfw codes --help)`);
       }
       default:
-        throw new UsageError(`lockfw codes: unknown subcommand ${JSON.stringify(sub)}; expected add, list, remove, enable, disable or backup`);
+        throw new UsageError(
+          `lockfw codes: unknown subcommand ${JSON.stringify(sub)}; expected add, list, remove, enable, disable or backup`,
+        );
     }
   } finally {
     store.db.close();

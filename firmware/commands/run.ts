@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createHal, createSimHal, type Hal } from '../../hal/index.ts';
 import { driveInRealTime, RealScheduler, type Scheduler, VirtualScheduler } from '../../hal/scheduler.ts';
 import { SimControlServer } from '../../hal/sim/control-server.ts';
+import { loadSimRtc, saveSimRtc } from '../../hal/sim/rtc-file.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
@@ -47,18 +48,26 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${RUN_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0)
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
   const halKind = requireFlag(command, values.hal, '--hal', 'sim|linux');
-  if (halKind !== 'sim' && halKind !== 'linux') throw new UsageError(`${command}: --hal must be sim or linux, got ${JSON.stringify(halKind)}`);
-  if (halKind === 'linux' && !values.board) throw new UsageError(`${command}: --hal linux needs --board FILE`);
-  if (halKind !== 'sim' && values['control-socket']) throw new UsageError(`${command}: --control-socket is for --hal sim only`);
+  if (halKind !== 'sim' && halKind !== 'linux')
+    throw new UsageError(`${command}: --hal must be sim or linux, got ${JSON.stringify(halKind)}`);
+  if (halKind === 'linux' && !values.board)
+    throw new UsageError(`${command}: --hal linux needs --board FILE`);
+  if (halKind !== 'sim' && values['control-socket'])
+    throw new UsageError(`${command}: --control-socket is for --hal sim only`);
   const dataDir = requireFlag(command, values.data, '--data', 'DIR');
   const overrides: Record<string, unknown> = {};
   if (values.timezone) overrides.timezone = values.timezone;
   const relock = parseIntFlag(command, values['auto-relock'], '--auto-relock', 0, 3600);
   if (relock !== undefined) overrides.autoRelockSeconds = relock;
   if (values['log-level']) overrides.logLevel = values['log-level'];
-  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env, overrides });
+  const config = loadConfig({
+    ...(values.config ? { file: values.config } : {}),
+    env: process.env,
+    overrides,
+  });
   checkDataDir(dataDir, values.init ?? false);
   if (values.provisioning) installProvisioning(dataDir, values.provisioning);
 
@@ -66,20 +75,34 @@ export async function runCommand(argv: string[]): Promise<number> {
   let scheduler: Scheduler;
   let hal: Hal;
   let stopTicker = () => {};
+  let stopSimClock = () => {};
   let control: SimControlServer | undefined;
   let firmware: Firmware;
   if (halKind === 'sim') {
     const virtual = new VirtualScheduler();
-    const simHal = createSimHal(virtual);
+    const simHal = createSimHal(virtual, loadSimRtc(dataDir));
+    const saveClock = () => saveSimRtc(dataDir, simHal.rtc);
+    const clockSaver = setInterval(saveClock, 10_000);
+    stopSimClock = () => {
+      clearInterval(clockSaver);
+      saveClock();
+    };
     scheduler = virtual;
     hal = simHal;
     stopTicker = driveInRealTime(virtual);
     firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
-    control = new SimControlServer(simHal, virtual, firmwareControlExtension(() => firmware));
+    control = new SimControlServer(
+      simHal,
+      virtual,
+      firmwareControlExtension(() => firmware),
+      saveClock,
+    );
     const socketPath = values['control-socket'] ?? join(dataDir, 'sim.sock');
     await control.listen(socketPath);
     firmware.manager.onEvent((event) => control?.broadcast(eventForControl(event)));
-    process.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:sim', msg: 'control socket ready', socket: socketPath })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:sim', msg: 'control socket ready', socket: socketPath })}\n`,
+    );
   } else {
     scheduler = new RealScheduler();
     hal = await createHal({ kind: 'linux', boardFile: values.board! }, scheduler);
@@ -95,13 +118,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   stopTicker();
+  stopSimClock();
   await control?.close();
   await firmware.close();
   await hal.close();
   return 0;
 }
 
-function eventForControl(event: Parameters<Parameters<Firmware['manager']['onEvent']>[0]>[0]): Record<string, unknown> {
+function eventForControl(
+  event: Parameters<Parameters<Firmware['manager']['onEvent']>[0]>[0],
+): Record<string, unknown> {
   switch (event.type) {
     case 'decision':
       return { event: 'decision', ...event.record };
@@ -110,7 +136,13 @@ function eventForControl(event: Parameters<Parameters<Firmware['manager']['onEve
     case 'entry':
       return { event: 'entry', length: event.length };
     case 'audit':
-      return { event: 'audit', seq: event.row.seq, at: event.row.at, type: event.row.type, data: event.row.data };
+      return {
+        event: 'audit',
+        seq: event.row.seq,
+        at: event.row.at,
+        type: event.row.type,
+        data: event.row.data,
+      };
     case 'mode':
       return { event: 'mode', mode: event.mode };
   }

@@ -53,10 +53,16 @@ export class AuditLog {
   private readonly listeners = new Set<(row: AuditRow) => void>();
 
   constructor(private readonly db: Db) {
-    this.last = db.prepare<[], { seq: number; hash: string }>('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    this.insert = db.prepare('INSERT INTO audit (seq, at, type, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)');
+    this.last = db.prepare<[], { seq: number; hash: string }>(
+      'SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1',
+    );
+    this.insert = db.prepare(
+      'INSERT INTO audit (seq, at, type, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     this.recent = db.prepare<[number], RawAuditRow>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?');
-    this.since = db.prepare<[number, number], RawAuditRow>('SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?');
+    this.since = db.prepare<[number, number], RawAuditRow>(
+      'SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?',
+    );
   }
 
   /** Appends one row. Call inside the transaction that makes the change it records. */
@@ -101,8 +107,14 @@ export class AuditLog {
     let rows = 0;
     for (const row of this.db.prepare<[], RawAuditRow>('SELECT * FROM audit ORDER BY seq').iterate()) {
       rows++;
-      const fail = (problem: string): AuditVerification => ({ ok: false, rows, firstBrokenSeq: row.seq, problem });
-      if (row.seq !== expectedSeq) return fail(`expected seq ${expectedSeq}, found ${row.seq} (a row is missing)`);
+      const fail = (problem: string): AuditVerification => ({
+        ok: false,
+        rows,
+        firstBrokenSeq: row.seq,
+        problem,
+      });
+      if (row.seq !== expectedSeq)
+        return fail(`expected seq ${expectedSeq}, found ${row.seq} (a row is missing)`);
       if (row.prev_hash !== prevHash) return fail('prev_hash does not match the previous row');
       if (auditRowHash(row.prev_hash, row.seq, row.at, row.type, row.data) !== row.hash) {
         return fail('row contents do not match its hash (edited)');

@@ -15,7 +15,9 @@ export interface CodeRecord extends Credential {
 }
 
 export type AddCodeError = 'duplicate_code' | 'no_space';
-export type AddCodeResult = { ok: true; code: CodeRecord } | { ok: false; error: AddCodeError; message: string };
+export type AddCodeResult =
+  | { ok: true; code: CodeRecord }
+  | { ok: false; error: AddCodeError; message: string };
 
 interface CodeRow {
   id: number;
@@ -112,7 +114,10 @@ export class CodeStore {
    * Adds a code unless an enabled code has the same PIN (`duplicate_code`) or the
    * store holds `capacity` codes already (`no_space`). Refusals change nothing.
    */
-  add(spec: CodeSpec, options: { now: number; capacity: number; source?: CodeSource; assigned?: boolean }): AddCodeResult {
+  add(
+    spec: CodeSpec,
+    options: { now: number; capacity: number; source?: CodeSource; assigned?: boolean },
+  ): AddCodeResult {
     const pinHash = this.hash(spec.pin);
     return this.db
       .transaction((): AddCodeResult => {
@@ -120,7 +125,11 @@ export class CodeStore {
           return { ok: false, error: 'duplicate_code', message: 'an enabled code with the same PIN exists' };
         }
         if (this.count() >= options.capacity) {
-          return { ok: false, error: 'no_space', message: `the lock holds ${options.capacity} codes, its capacity` };
+          return {
+            ok: false,
+            error: 'no_space',
+            message: `the lock holds ${options.capacity} codes, its capacity`,
+          };
         }
         const info = this.insert.run({
           name: spec.name,
@@ -168,8 +177,9 @@ export class CodeStore {
 
   setEnabled(id: number, enabled: boolean, now: number): boolean {
     return (
-      this.db.prepare('UPDATE codes SET enabled = ?, updated_at = ? WHERE id = ?').run(enabled ? 1 : 0, now, id).changes ===
-      1
+      this.db
+        .prepare('UPDATE codes SET enabled = ?, updated_at = ? WHERE id = ?')
+        .run(enabled ? 1 : 0, now, id).changes === 1
     );
   }
 

@@ -13,7 +13,10 @@ export function openDatabase(path: string, options: { readonly?: boolean; migrat
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('path must be a non-empty string');
   let db: Db;
   try {
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+    });
   } catch (error) {
     throw new TumblerError('db_open_failed', `cannot open database ${path}: ${(error as Error).message}`);
   }

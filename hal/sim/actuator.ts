@@ -1,6 +1,6 @@
-import type { Scheduler, TimerHandle } from '../scheduler.ts';
 import { Listeners, later } from '../listeners.ts';
 import type { BoltPosition, DriveTarget, LockActuator } from '../relay.ts';
+import type { Scheduler, TimerHandle } from '../scheduler.ts';
 
 export interface SimActuatorOptions {
   /** Time the bolt takes from one end-stop to the other. */
@@ -37,7 +37,8 @@ export class SimActuator implements LockActuator {
   }
 
   drive(target: DriveTarget): void {
-    if (target !== 'locked' && target !== 'unlocked') throw new RangeError(`target must be locked or unlocked`);
+    if (target !== 'locked' && target !== 'unlocked')
+      throw new RangeError(`target must be locked or unlocked`);
     this.scheduler.cancel(this.travel);
     this.energised = target;
     this.drives.push({ target, at: this.scheduler.now() });

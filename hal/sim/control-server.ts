@@ -44,6 +44,8 @@ export class SimControlServer {
     private readonly hal: SimHal,
     private readonly scheduler: VirtualScheduler,
     private readonly extension: ControlExtension = async () => undefined,
+    /** Called after a command moved the RTC or time (to persist the sim clock). */
+    private readonly onClockChange: () => void = () => {},
   ) {
     this.server = createServer((socket) => this.accept(socket));
   }
@@ -79,7 +81,12 @@ export class SimControlServer {
       buffer += chunk;
       if (buffer.length > MAX_LINE_BYTES && !buffer.includes('\n')) {
         buffer = '';
-        this.send(socket, { id: null, ok: false, error: 'line_too_long', message: `request lines are limited to ${MAX_LINE_BYTES} bytes` });
+        this.send(socket, {
+          id: null,
+          ok: false,
+          error: 'line_too_long',
+          message: `request lines are limited to ${MAX_LINE_BYTES} bytes`,
+        });
         return;
       }
       let newline = buffer.indexOf('\n');
@@ -98,15 +105,23 @@ export class SimControlServer {
     let request: Record<string, unknown>;
     try {
       const parsed: unknown = JSON.parse(line);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('not an object');
       request = parsed as Record<string, unknown>;
     } catch {
-      this.send(socket, { id: null, ok: false, error: 'bad_json', message: 'each line must be one JSON object' });
+      this.send(socket, {
+        id: null,
+        ok: false,
+        error: 'bad_json',
+        message: 'each line must be one JSON object',
+      });
       return;
     }
     const id = request.id ?? null;
     try {
       const reply = await this.handle(request);
+      if (['rtc_set', 'rtc_lost', 'drift', 'advance', 'sync_time'].includes(String(request.cmd)))
+        this.onClockChange();
       this.send(socket, { id, ok: true, ...reply });
     } catch (error) {
       const code = error instanceof ControlError ? error.code : 'internal_error';
@@ -172,7 +187,10 @@ export class SimControlServer {
       default: {
         const reply = await this.extension(request);
         if (reply) return reply;
-        throw new ControlError('unknown_command', `unknown cmd ${JSON.stringify(request.cmd)}; see docs/control-socket.md`);
+        throw new ControlError(
+          'unknown_command',
+          `unknown cmd ${JSON.stringify(request.cmd)}; see docs/control-socket.md`,
+        );
       }
     }
   }

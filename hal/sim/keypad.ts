@@ -1,4 +1,4 @@
-import { type Key, type Keypad, isKey } from '../keypad.ts';
+import { isKey, type Key, type Keypad } from '../keypad.ts';
 import { Listeners, later } from '../listeners.ts';
 
 /** Simulated keypad. Test control: `press("1234#")`. */

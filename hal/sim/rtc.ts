@@ -1,5 +1,5 @@
-import type { Scheduler } from '../scheduler.ts';
 import type { Rtc, RtcReading } from '../rtc.ts';
+import type { Scheduler } from '../scheduler.ts';
 
 /** What a DS3231 reads after losing its battery: its reset date. */
 export const RTC_RESET_EPOCH_MS = Date.UTC(2000, 0, 1);
@@ -17,10 +17,12 @@ export class SimRtc implements Rtc {
   constructor(
     private readonly scheduler: Scheduler,
     startEpochMs: number = Date.now(),
+    valid = true,
   ) {
     if (!Number.isFinite(startEpochMs)) throw new RangeError('startEpochMs must be a finite number');
     this.baseEpochMs = startEpochMs;
     this.baseMonoMs = scheduler.now();
+    this.valid = valid;
   }
 
   /** Synchronous reading, for the simulator's display and for tests. */
@@ -48,7 +50,8 @@ export class SimRtc implements Rtc {
 
   /** Test control: the RTC runs `ppm` parts per million fast (positive) or slow. */
   drift(ppm: number): void {
-    if (!Number.isFinite(ppm) || Math.abs(ppm) > 1e6) throw new RangeError('ppm must be a number within ±1e6');
+    if (!Number.isFinite(ppm) || Math.abs(ppm) > 1e6)
+      throw new RangeError('ppm must be a number within ±1e6');
     this.setTime(this.peek().epochMs);
     this.ppm = ppm;
   }

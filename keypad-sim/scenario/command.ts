@@ -16,7 +16,10 @@ the simulated board with virtual time, and prints one line per scenario and a su
 Exit status: 0 all passed, 1 a scenario failed or a file is invalid, 2 bad usage.
 The format is in docs/scenarios.md; examples in keypad-sim/examples/.`;
 
-export async function scenarioCommand(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function scenarioCommand(
+  argv: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   const { values, positionals } = parseFlags('keypad-sim run', argv, {
     junit: { type: 'string' },
     filter: { type: 'string' },
@@ -27,7 +30,10 @@ export async function scenarioCommand(argv: string[], out: (line: string) => voi
     out(RUN_HELP);
     return 0;
   }
-  if (positionals.length === 0) throw new UsageError('keypad-sim run: give at least one scenario file or folder (see keypad-sim run --help)');
+  if (positionals.length === 0)
+    throw new UsageError(
+      'keypad-sim run: give at least one scenario file or folder (see keypad-sim run --help)',
+    );
   let files: string[];
   try {
     files = collectScenarioFiles(positionals);
@@ -49,7 +55,9 @@ export async function scenarioCommand(argv: string[], out: (line: string) => voi
     if (result.invalid) out(`INVALID ${result.invalid}`);
     else if (result.ok) out(`ok      ${result.name} (${file}, ${result.steps} steps)`);
     else {
-      out(`FAIL    ${result.name} (${file})\n        step ${result.failure!.step}: ${result.failure!.message}`);
+      out(
+        `FAIL    ${result.name} (${file})\n        step ${result.failure!.step}: ${result.failure!.message}`,
+      );
       if (values.verbose) for (const line of result.log) out(`        | ${line}`);
     }
   }

@@ -31,7 +31,13 @@ export function collectScenarioFiles(paths: string[]): string[] {
     if (!stat) throw new ScenarioError(path, 'path', 'no such file or directory');
     if (stat.isDirectory()) {
       const entries = readdirSync(path).sort();
-      files.push(...collectScenarioFiles(entries.filter((e) => e.endsWith('.json') || statSync(join(path, e)).isDirectory()).map((e) => join(path, e))));
+      files.push(
+        ...collectScenarioFiles(
+          entries
+            .filter((e) => e.endsWith('.json') || statSync(join(path, e)).isDirectory())
+            .map((e) => join(path, e)),
+        ),
+      );
     } else files.push(path);
   }
   return files;
@@ -66,7 +72,10 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   try {
     for (const [index, code] of scenario.codes.entries()) {
       const result = lock.firmware.admin.add(code, 'scenario', lock.firmware.manager.wallNow());
-      if (!result.ok) throw new ExpectationFailed(`codes[${index}] (${code.name}) refused: ${result.error}: ${result.message}`);
+      if (!result.ok)
+        throw new ExpectationFailed(
+          `codes[${index}] (${code.name}) refused: ${result.error}: ${result.message}`,
+        );
     }
     let checkpoint = lock.firmware.audit.lastSeq();
     for (const [index, step] of scenario.steps.entries()) {
@@ -80,7 +89,14 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
         await perform(lock, step);
       }
     }
-    return { file: scenario.file, name: scenario.name, ok: true, steps: scenario.steps.length, durationMs: performance.now() - started, log };
+    return {
+      file: scenario.file,
+      name: scenario.name,
+      ok: true,
+      steps: scenario.steps.length,
+      durationMs: performance.now() - started,
+      log,
+    };
   } catch (error) {
     const message = error instanceof ExpectationFailed ? error.message : `error: ${(error as Error).message}`;
     return {
@@ -178,7 +194,11 @@ async function perform(lock: SimLock, step: Exclude<Step, { type: 'expect' }>): 
   }
 }
 
-function checkExpectation(lock: SimLock, expected: Extract<Step, { type: 'expect' }>['value'], rows: AuditRow[]): void {
+function checkExpectation(
+  lock: SimLock,
+  expected: Extract<Step, { type: 'expect' }>['value'],
+  rows: AuditRow[],
+): void {
   const { firmware, hal } = lock;
   const status = firmware.manager.status();
   const problems: string[] = [];
@@ -190,19 +210,22 @@ function checkExpectation(lock: SimLock, expected: Extract<Step, { type: 'expect
   compare('lock', expected.lock, status.lock);
   compare('mode', expected.mode, status.mode);
   compare('door', expected.door, status.door);
-  if (expected.clock !== undefined) compare('clock', expected.clock, status.clockTrusted ? 'trusted' : 'untrusted');
+  if (expected.clock !== undefined)
+    compare('clock', expected.clock, status.clockTrusted ? 'trusted' : 'untrusted');
   if (expected.lockout !== undefined) compare('lockout', expected.lockout, status.lockout.active);
   if (expected.decision !== undefined || expected.reason !== undefined || expected.code !== undefined) {
     const decision = rows.filter((row) => row.type === 'decision').at(-1);
     if (!decision) problems.push('decision: expected a decision since the last expect, there was none');
     else {
       compare('decision', expected.decision, decision.data.outcome);
-      if (expected.reason !== undefined) compare('reason', expected.reason, decision.data.reason ?? undefined);
+      if (expected.reason !== undefined)
+        compare('reason', expected.reason, decision.data.reason ?? undefined);
       if (expected.code !== undefined) compare('code', expected.code, decision.data.code_name ?? undefined);
     }
   }
   if (expected.indicator !== undefined) {
-    if (typeof expected.indicator === 'string') compare('indicator', expected.indicator, hal.indicator.lastBeep);
+    if (typeof expected.indicator === 'string')
+      compare('indicator', expected.indicator, hal.indicator.lastBeep);
     else {
       compare('indicator.led', expected.indicator.led, hal.indicator.led);
       compare('indicator.beep', expected.indicator.beep, hal.indicator.lastBeep);
@@ -211,11 +234,15 @@ function checkExpectation(lock: SimLock, expected: Extract<Step, { type: 'expect
   if (expected.event !== undefined) {
     const { type, ...fields } = expected.event;
     const match = rows.find(
-      (row) => row.type === type && Object.entries(fields).every(([k, v]) => JSON.stringify(row.data[k]) === JSON.stringify(v)),
+      (row) =>
+        row.type === type &&
+        Object.entries(fields).every(([k, v]) => JSON.stringify(row.data[k]) === JSON.stringify(v)),
     );
     if (!match) {
       const seen = rows.map((row) => row.type).join(', ') || 'none';
-      problems.push(`event: expected ${describe(expected.event)} since the last expect; events seen: ${seen}`);
+      problems.push(
+        `event: expected ${describe(expected.event)} since the last expect; events seen: ${seen}`,
+      );
     }
   }
   if (expected.no_event !== undefined && rows.some((row) => row.type === expected.no_event)) {

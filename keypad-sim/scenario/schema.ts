@@ -16,10 +16,20 @@ const isoInstant = z
 const duration = z.string().refine((t) => parseDurationMs(t) !== undefined, {
   message: 'must be an ISO-8601 duration such as PT10S, PT2H or P1D',
 });
-const keys = z.string().regex(/^[0-9*#]+$/, 'must be keys 0-9, * and # only').max(200);
+const keys = z
+  .string()
+  .regex(/^[0-9*#]+$/, 'must be keys 0-9, * and # only')
+  .max(200);
 const zone = z.string().refine(isValidZone, 'must be an IANA time zone such as Europe/Berlin');
 
-export const FAULTS = ['relay_jam', 'relay_ok', 'rtc_lost', 'power_cycle', 'door_open', 'door_close'] as const;
+export const FAULTS = [
+  'relay_jam',
+  'relay_ok',
+  'rtc_lost',
+  'power_cycle',
+  'door_open',
+  'door_close',
+] as const;
 
 export const OFFLINE_KINDS = ['one_time', 'hourly', 'daily', 'permanent', 'recurring', 'erase'] as const;
 
@@ -155,9 +165,14 @@ function parseStep(file: string, index: number, raw: Record<string, unknown>): S
   const type = actions[0] as StepType;
   const schema = STEP_SCHEMAS[type];
   if (!schema) {
-    throw new ScenarioError(file, where, `unknown step ${JSON.stringify(type)}; expected one of ${Object.keys(STEP_SCHEMAS).join(', ')}`);
+    throw new ScenarioError(
+      file,
+      where,
+      `unknown step ${JSON.stringify(type)}; expected one of ${Object.keys(STEP_SCHEMAS).join(', ')}`,
+    );
   }
-  if (note !== undefined && typeof note !== 'string') throw new ScenarioError(file, where, 'note must be a string');
+  if (note !== undefined && typeof note !== 'string')
+    throw new ScenarioError(file, where, 'note must be a string');
   if (refused !== undefined && (type !== 'add_code' || typeof refused !== 'string')) {
     throw new ScenarioError(file, where, 'refused (an expected error code string) goes only with add_code');
   }

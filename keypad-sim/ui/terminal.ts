@@ -4,7 +4,10 @@ import { type Action, type LockView, renderView, type ViewSource } from './view.
 const HOUR = 3_600_000;
 
 /** Maps a terminal key to a simulator action. */
-export function actionForKey(name: string | undefined, sequence: string | undefined): Action | 'quit' | undefined {
+export function actionForKey(
+  name: string | undefined,
+  sequence: string | undefined,
+): Action | 'quit' | undefined {
   const key = sequence ?? '';
   if (/^[0-9*#]$/.test(key)) return { type: 'press', keys: key };
   switch (name) {
@@ -89,12 +92,15 @@ export async function runTerminal(source: ViewSource, banner: string): Promise<v
   const timer = setInterval(() => void draw(), 200);
   await draw();
   await new Promise<void>((resolve) => {
-    process.stdin.on('keypress', (sequence: string | undefined, key: { name?: string; ctrl?: boolean } | undefined) => {
-      if (key?.ctrl && key.name === 'c') return resolve();
-      const action = actionForKey(key?.name, sequence);
-      if (action === 'quit') return resolve();
-      if (action) void perform(action);
-    });
+    process.stdin.on(
+      'keypress',
+      (sequence: string | undefined, key: { name?: string; ctrl?: boolean } | undefined) => {
+        if (key?.ctrl && key.name === 'c') return resolve();
+        const action = actionForKey(key?.name, sequence);
+        if (action === 'quit') return resolve();
+        if (action) void perform(action);
+      },
+    );
   });
   clearInterval(timer);
   process.stdin.setRawMode(false);

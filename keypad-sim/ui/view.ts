@@ -85,7 +85,8 @@ export function renderView(view: LockView, banner: string, message: string | und
     view.lockoutUntil !== null && view.lockoutUntil > view.wallMs
       ? `\x1b[31mlocked out for ${Math.ceil((view.lockoutUntil - view.wallMs) / 1000)}s\x1b[0m`
       : 'no';
-  const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - text.replace(/\x1b\[[0-9;]*m/g, '').length));
+  const pad = (text: string, width: number) =>
+    text + ' '.repeat(Math.max(0, width - text.replace(/\x1b\[[0-9;]*m/g, '').length));
   const lines = [
     `\x1b[1mTumbler keypad simulator\x1b[0m   ${time.toFormat('ccc yyyy-LL-dd HH:mm:ss')} ${view.timezone} (${trust})`,
     '',
@@ -99,7 +100,10 @@ export function renderView(view: LockView, banner: string, message: string | und
     '\x1b[1mRecent\x1b[0m',
     ...view.recent
       .slice(-10)
-      .map((row) => `  ${DateTime.fromMillis(row.at, { zone: view.timezone }).toFormat('LL-dd HH:mm:ss')}  ${describeRow(row)}`),
+      .map(
+        (row) =>
+          `  ${DateTime.fromMillis(row.at, { zone: view.timezone }).toFormat('LL-dd HH:mm:ss')}  ${describeRow(row)}`,
+      ),
     '',
     banner,
     message ? `\x1b[36m${message}\x1b[0m` : '',

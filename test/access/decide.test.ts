@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type DecisionInput } from '../../firmware/access/decide.ts';
+import { type DecisionInput, decide } from '../../firmware/access/decide.ts';
 import type { Credential, Mode } from '../../firmware/access/types.ts';
 
 const NOW = Date.parse('2026-06-10T12:00:00Z'); // a Wednesday
@@ -54,19 +54,59 @@ describe('decide: kinds and rules', () => {
     ['disabled', code({ enabled: false }), {}, 'disabled'],
     ['unassigned backup', code({ assigned: false }), {}, 'disabled'],
     ['revoked', code({ revoked: true }), {}, 'revoked'],
-    ['time_bound inside', code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW + HOUR }), {}, 'granted'],
-    ['time_bound before start', code({ kind: 'time_bound', startsAt: NOW + HOUR, endsAt: NOW + 2 * HOUR }), {}, 'not_yet_active'],
-    ['time_bound within start grace', code({ kind: 'time_bound', startsAt: NOW + 60_000, endsAt: NOW + HOUR }), {}, 'granted'],
-    ['time_bound after end', code({ kind: 'time_bound', startsAt: NOW - 2 * HOUR, endsAt: NOW - HOUR }), {}, 'expired'],
-    ['time_bound within end grace', code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW - 60_000 }), {}, 'granted'],
-    ['time_bound just past end grace', code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW - 120_000 }), {}, 'expired'],
+    [
+      'time_bound inside',
+      code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW + HOUR }),
+      {},
+      'granted',
+    ],
+    [
+      'time_bound before start',
+      code({ kind: 'time_bound', startsAt: NOW + HOUR, endsAt: NOW + 2 * HOUR }),
+      {},
+      'not_yet_active',
+    ],
+    [
+      'time_bound within start grace',
+      code({ kind: 'time_bound', startsAt: NOW + 60_000, endsAt: NOW + HOUR }),
+      {},
+      'granted',
+    ],
+    [
+      'time_bound after end',
+      code({ kind: 'time_bound', startsAt: NOW - 2 * HOUR, endsAt: NOW - HOUR }),
+      {},
+      'expired',
+    ],
+    [
+      'time_bound within end grace',
+      code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW - 60_000 }),
+      {},
+      'granted',
+    ],
+    [
+      'time_bound just past end grace',
+      code({ kind: 'time_bound', startsAt: NOW - HOUR, endsAt: NOW - 120_000 }),
+      {},
+      'expired',
+    ],
     ['one_time unused', code({ kind: 'one_time' }), {}, 'granted'],
     ['one_time used', code({ kind: 'one_time', uses: 1 }), {}, 'used_up'],
     ['max_uses left', code({ maxUses: 3, uses: 2 }), {}, 'granted'],
     ['max_uses reached', code({ maxUses: 3, uses: 3 }), {}, 'used_up'],
     ['expire-after-first-use, unused', code({ expireAfterFirstUseMin: 60 }), {}, 'granted'],
-    ['expire-after-first-use, within', code({ expireAfterFirstUseMin: 60, uses: 1, firstUsedAt: NOW - 30 * 60_000 }), {}, 'granted'],
-    ['expire-after-first-use, past', code({ expireAfterFirstUseMin: 60, uses: 1, firstUsedAt: NOW - 2 * HOUR }), {}, 'expired'],
+    [
+      'expire-after-first-use, within',
+      code({ expireAfterFirstUseMin: 60, uses: 1, firstUsedAt: NOW - 30 * 60_000 }),
+      {},
+      'granted',
+    ],
+    [
+      'expire-after-first-use, past',
+      code({ expireAfterFirstUseMin: 60, uses: 1, firstUsedAt: NOW - 2 * HOUR }),
+      {},
+      'expired',
+    ],
     [
       'recurring inside (Wed 13:00-15:00 Berlin = 11:00-13:00Z)',
       code({ kind: 'recurring', schedule: { days: ['wed'], from: '13:00', to: '15:00' } }),
@@ -93,7 +133,11 @@ describe('decide: kinds and rules', () => {
     ],
     [
       'recurring inside slot but date range over',
-      code({ kind: 'recurring', schedule: { days: ['wed'], from: '13:00', to: '15:00' }, endsAt: NOW - 24 * HOUR }),
+      code({
+        kind: 'recurring',
+        schedule: { days: ['wed'], from: '13:00', to: '15:00' },
+        endsAt: NOW - 24 * HOUR,
+      }),
       {},
       'expired',
     ],
@@ -106,10 +150,25 @@ describe('decide: kinds and rules', () => {
 describe('decide: roles and modes', () => {
   const modes: Mode[] = ['normal', 'vacation', 'privacy', 'passage'];
   const expectations: Record<string, Record<Mode, string>> = {
-    standard: { normal: 'granted', vacation: 'mode_restricted', privacy: 'mode_restricted', passage: 'granted' },
+    standard: {
+      normal: 'granted',
+      vacation: 'mode_restricted',
+      privacy: 'mode_restricted',
+      passage: 'granted',
+    },
     master: { normal: 'granted', vacation: 'granted', privacy: 'granted', passage: 'granted' },
-    duress: { normal: 'granted+duress', vacation: 'mode_restricted', privacy: 'mode_restricted', passage: 'granted+duress' },
-    non_access: { normal: 'disabled', vacation: 'mode_restricted', privacy: 'mode_restricted', passage: 'disabled' },
+    duress: {
+      normal: 'granted+duress',
+      vacation: 'mode_restricted',
+      privacy: 'mode_restricted',
+      passage: 'granted+duress',
+    },
+    non_access: {
+      normal: 'disabled',
+      vacation: 'mode_restricted',
+      privacy: 'mode_restricted',
+      passage: 'disabled',
+    },
   };
   for (const [role, byMode] of Object.entries(expectations)) {
     for (const mode of modes) {

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { INITIAL_LOCKOUT, isLockedOut, type LockoutPolicy, recordFailure, recordSuccess } from '../../firmware/access/lockout.ts';
+import {
+  INITIAL_LOCKOUT,
+  isLockedOut,
+  type LockoutPolicy,
+  recordFailure,
+  recordSuccess,
+} from '../../firmware/access/lockout.ts';
 
-const policy: LockoutPolicy = { wrongCodeLimit: 5, lockoutSeconds: 30, lockoutMaxSeconds: 3600, dailyFailureLimit: 50 };
+const policy: LockoutPolicy = {
+  wrongCodeLimit: 5,
+  lockoutSeconds: 30,
+  lockoutMaxSeconds: 3600,
+  dailyFailureLimit: 50,
+};
 const END_OF_DAY = 86_400_000;
 
 function fail(times: number, start = INITIAL_LOCKOUT, day = '1970-01-01', at = 1000) {
@@ -40,7 +51,7 @@ describe('lockout policy', () => {
 
   it('the daily budget locks out until the end of the local day', () => {
     let state = INITIAL_LOCKOUT;
-    let last;
+    let last: ReturnType<typeof recordFailure> | undefined;
     for (let i = 0; i < 50; i++) {
       last = recordFailure(state, 1000 + i, '1970-01-01', END_OF_DAY, policy);
       state = recordSuccess(last.state); // successes in between do not help

@@ -6,26 +6,42 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('local wall time to instant across DST', () => {
   it('Berlin spring-forward gap: 02:30 on 2026-03-29 maps to 03:00 CEST (01:00Z)', () => {
-    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 3, 29, 150, 'start'))).toBe('2026-03-29T01:00:00.000Z');
-    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 3, 29, 150, 'end'))).toBe('2026-03-29T01:00:00.000Z');
+    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 3, 29, 150, 'start'))).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
+    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 3, 29, 150, 'end'))).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
   });
 
   it('Berlin fall-back overlap: 02:30 on 2026-10-25 starts at the first and ends at the second occurrence', () => {
-    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 10, 25, 150, 'start'))).toBe('2026-10-25T00:30:00.000Z');
-    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 10, 25, 150, 'end'))).toBe('2026-10-25T01:30:00.000Z');
+    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 10, 25, 150, 'start'))).toBe(
+      '2026-10-25T00:30:00.000Z',
+    );
+    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 10, 25, 150, 'end'))).toBe(
+      '2026-10-25T01:30:00.000Z',
+    );
   });
 
   it('New York spring-forward gap: 02:15 on 2026-03-08 maps to 03:00 EDT (07:00Z)', () => {
-    expect(iso(localWallTimeToInstant('America/New_York', 2026, 3, 8, 135, 'start'))).toBe('2026-03-08T07:00:00.000Z');
+    expect(iso(localWallTimeToInstant('America/New_York', 2026, 3, 8, 135, 'start'))).toBe(
+      '2026-03-08T07:00:00.000Z',
+    );
   });
 
   it('New York fall-back overlap: 01:30 on 2026-11-01 happens at 05:30Z (EDT) and 06:30Z (EST)', () => {
-    expect(iso(localWallTimeToInstant('America/New_York', 2026, 11, 1, 90, 'start'))).toBe('2026-11-01T05:30:00.000Z');
-    expect(iso(localWallTimeToInstant('America/New_York', 2026, 11, 1, 90, 'end'))).toBe('2026-11-01T06:30:00.000Z');
+    expect(iso(localWallTimeToInstant('America/New_York', 2026, 11, 1, 90, 'start'))).toBe(
+      '2026-11-01T05:30:00.000Z',
+    );
+    expect(iso(localWallTimeToInstant('America/New_York', 2026, 11, 1, 90, 'end'))).toBe(
+      '2026-11-01T06:30:00.000Z',
+    );
   });
 
   it('ordinary days map one to one', () => {
-    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 6, 10, 13 * 60, 'start'))).toBe('2026-06-10T11:00:00.000Z');
+    expect(iso(localWallTimeToInstant('Europe/Berlin', 2026, 6, 10, 13 * 60, 'start'))).toBe(
+      '2026-06-10T11:00:00.000Z',
+    );
     expect(iso(localWallTimeToInstant('UTC', 2026, 6, 10, 24 * 60, 'end'))).toBe('2026-06-11T00:00:00.000Z');
   });
 });

@@ -36,16 +36,53 @@ describe('lockfw command line', () => {
     expect(shortPin.stderr).toMatch(/pin: must be 4 to 10 digits/);
     expect(shortPin.stderr).not.toMatch(/\b12\b/);
 
-    const badKind = await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'x', '--pin', '4711', '--kind', 'weekly']);
+    const badKind = await runLockfw([
+      'codes',
+      'add',
+      '--data',
+      dataDir,
+      '--name',
+      'x',
+      '--pin',
+      '4711',
+      '--kind',
+      'weekly',
+    ]);
     expect(badKind.status).toBe(2);
     expect(badKind.stderr).toMatch(/kind: must be one of ongoing, time_bound, one_time, recurring/);
 
-    const noWindow = await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'x', '--pin', '4711', '--kind', 'time_bound']);
+    const noWindow = await runLockfw([
+      'codes',
+      'add',
+      '--data',
+      dataDir,
+      '--name',
+      'x',
+      '--pin',
+      '4711',
+      '--kind',
+      'time_bound',
+    ]);
     expect(noWindow.stderr).toMatch(/time_bound needs both starts_at and ends_at/);
 
     const ok = await runLockfw([
-      'codes', 'add', '--data', dataDir, '--name', 'cleaner', '--pin', '4711', '--kind', 'recurring',
-      '--days', 'tue,thu', '--from', '10:00', '--to', '12:00', '--json',
+      'codes',
+      'add',
+      '--data',
+      dataDir,
+      '--name',
+      'cleaner',
+      '--pin',
+      '4711',
+      '--kind',
+      'recurring',
+      '--days',
+      'tue,thu',
+      '--from',
+      '10:00',
+      '--to',
+      '12:00',
+      '--json',
     ]);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, code: { name: 'cleaner', kind: 'recurring' } });

@@ -17,12 +17,16 @@ async function start(dataDir: string): Promise<{ proc: LockfwProcess; client: Co
   return { proc, client };
 }
 
-const lockState = (event: Record<string, unknown>, state: string) => event.event === 'lock' && event.state === state;
+const lockState = (event: Record<string, unknown>, state: string) =>
+  event.event === 'lock' && event.state === state;
 
 describe('lockfw run --hal sim as a child process', () => {
   it('opens for a code added by `lockfw codes add`, relocks, and keeps codes and audit across kill -9', async () => {
     const dataDir = tempDir();
-    const added = await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'courier', '--pin-stdin'], '0426\n');
+    const added = await runLockfw(
+      ['codes', 'add', '--data', dataDir, '--name', 'courier', '--pin-stdin'],
+      '0426\n',
+    );
     expect(added.stderr).toBe('');
     expect(added.status).toBe(0);
 
@@ -35,10 +39,15 @@ describe('lockfw run --hal sim as a child process', () => {
     await client.request('advance', { ms: 6000 });
     await locked;
     const status = await client.request('status');
-    expect(status.status).toMatchObject({ lock: 'locked', lastDecision: { decision: { outcome: 'granted', code: { name: 'courier' } } } });
+    expect(status.status).toMatchObject({
+      lock: 'locked',
+      lastDecision: { decision: { outcome: 'granted', code: { name: 'courier' } } },
+    });
 
     // A code added while it runs is seen without a restart.
-    expect((await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'late', '--pin', '55555'])).status).toBe(0);
+    expect(
+      (await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'late', '--pin', '55555'])).status,
+    ).toBe(0);
     const granted = client.waitForEvent((e) => e.event === 'decision');
     await client.request('press', { keys: '55555#' });
     expect(await granted).toMatchObject({ decision: { outcome: 'granted', code: { name: 'late' } } });
@@ -50,14 +59,20 @@ describe('lockfw run --hal sim as a child process', () => {
     const verify = await runLockfw(['audit', 'verify', '--data', dataDir]);
     expect(verify.stdout).toMatch(/audit chain intact/);
     const list = await runLockfw(['codes', 'list', '--data', dataDir, '--json']);
-    expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((c) => c.name)).toEqual(['courier', 'late']);
+    expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((c) => c.name)).toEqual([
+      'courier',
+      'late',
+    ]);
 
     const again = await start(dataDir);
     const denied = again.client.waitForEvent((e) => e.event === 'decision');
     await again.client.request('press', { keys: '9999#' });
     expect(await denied).toMatchObject({ decision: { outcome: 'denied', reason: 'unknown_code' } });
     const log = await runLockfw(['audit', 'list', '--data', dataDir, '--type', 'decision', '--json']);
-    const decisions = log.stdout.trim().split('\n').map((l) => JSON.parse(l) as { data: Record<string, unknown> });
+    const decisions = log.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { data: Record<string, unknown> });
     expect(decisions.map((d) => d.data.outcome)).toEqual(['granted', 'granted', 'denied']);
     expect(log.stdout).not.toContain('0426');
     again.client.close();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { EntryCollector, type EntryEvent } from '../../firmware/entry.ts';
 import type { Key } from '../../hal/keypad.ts';
 import { VirtualScheduler } from '../../hal/scheduler.ts';
-import { EntryCollector, type EntryEvent } from '../../firmware/entry.ts';
 
 function collector(maxLength = 12, timeoutMs = 5000) {
   const scheduler = new VirtualScheduler();

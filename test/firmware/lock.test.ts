@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { type LockEvent, LockMachine } from '../../firmware/lock.ts';
 import { VirtualScheduler } from '../../hal/scheduler.ts';
 import { SimActuator } from '../../hal/sim/actuator.ts';
 import { SimDoor } from '../../hal/sim/door.ts';
-import { type LockEvent, LockMachine } from '../../firmware/lock.ts';
 
 function machine(options: Partial<{ autoRelockMs: number; retries: number }> = {}) {
   const scheduler = new VirtualScheduler();
@@ -76,6 +76,23 @@ describe('LockMachine', () => {
     await m.scheduler.advance(60_000);
     expect(m.lock.state).toBe('unlocked');
     m.lock.setHoldOpen(false);
+    await m.scheduler.advance(1400);
+    expect(m.lock.state).toBe('locked');
+  });
+
+  it('follows the bolt when it moves without a command (strike pulse ends, key turned)', async () => {
+    const m = machine({ autoRelockMs: 1000 });
+    m.lock.unlock();
+    await m.scheduler.advance(400);
+    expect(m.lock.state).toBe('unlocked');
+    m.actuator.drive('locked'); // the hardware relocks on its own
+    await m.scheduler.advance(400);
+    expect(m.lock.state).toBe('locked');
+    await m.scheduler.advance(5000);
+    expect(m.states()).toEqual(['unlocking', 'unlocked', 'locked']);
+    m.actuator.drive('unlocked'); // a key turned from outside
+    await m.scheduler.advance(400);
+    expect(m.lock.state).toBe('unlocked');
     await m.scheduler.advance(1400);
     expect(m.lock.state).toBe('locked');
   });

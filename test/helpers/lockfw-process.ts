@@ -14,7 +14,10 @@ export interface LockfwProcess {
 
 /** Starts `lockfw` as a real child process. */
 export function spawnLockfw(args: string[], env: NodeJS.ProcessEnv = {}): LockfwProcess {
-  const child = spawn(process.execPath, [LOCKFW, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [LOCKFW, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     text += chunk.toString();
@@ -27,7 +30,10 @@ export function spawnLockfw(args: string[], env: NodeJS.ProcessEnv = {}): Lockfw
 }
 
 /** Runs `lockfw` to completion and returns its exit status and output. */
-export async function runLockfw(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export async function runLockfw(
+  args: string[],
+  input?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [LOCKFW, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -43,10 +49,15 @@ export async function runLockfw(args: string[], input?: string): Promise<{ statu
 }
 
 /** Waits for the sim control socket of a starting `lockfw run --hal sim`, then connects. */
-export async function connectWhenReady(proc: LockfwProcess, socketPath: string, timeoutMs = 20_000): Promise<ControlClient> {
+export async function connectWhenReady(
+  proc: LockfwProcess,
+  socketPath: string,
+  timeoutMs = 20_000,
+): Promise<ControlClient> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`lockfw exited early (${proc.child.exitCode}):\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`lockfw exited early (${proc.child.exitCode}):\n${proc.output()}`);
     if (existsSync(socketPath) && proc.output().includes('control socket ready')) {
       return ControlClient.connect(socketPath);
     }

@@ -23,14 +23,26 @@ describe('scenario files are validated with precise messages', () => {
 
   it.each([
     [{ ...minimal, steps: [{ press: '12a#' }] }, 's.json: step 1: press: must be keys 0-9, * and # only'],
-    [{ ...minimal, steps: [{ press: '1#' }, { advance: '10 seconds' }] }, 's.json: step 2: advance: must be an ISO-8601 duration'],
+    [
+      { ...minimal, steps: [{ press: '1#' }, { advance: '10 seconds' }] },
+      's.json: step 2: advance: must be an ISO-8601 duration',
+    ],
     [{ ...minimal, steps: [{ jump: 'PT1S' }] }, 's.json: step 1: unknown step "jump"'],
-    [{ ...minimal, steps: [{ press: '1#', advance: 'PT1S' }] }, 's.json: step 1: has press and advance; a step does exactly one thing'],
+    [
+      { ...minimal, steps: [{ press: '1#', advance: 'PT1S' }] },
+      's.json: step 1: has press and advance; a step does exactly one thing',
+    ],
     [{ ...minimal, steps: [{ expect: { lock: 'open' } }] }, 's.json: step 1: expect.lock'],
     [{ ...minimal, steps: [{ expect: {} }] }, 'expect needs at least one field'],
     [{ ...minimal, steps: [{ fault: 'meteor' }] }, 's.json: step 1: fault'],
-    [{ ...minimal, device: { timezone: 'Mars/Olympus' } }, 's.json: scenario: device.timezone: must be an IANA time zone'],
-    [{ ...minimal, codes: [{ name: 'a', pin: '12' }] }, 's.json: scenario: codes[0].pin: must be 4 to 10 digits'],
+    [
+      { ...minimal, device: { timezone: 'Mars/Olympus' } },
+      's.json: scenario: device.timezone: must be an IANA time zone',
+    ],
+    [
+      { ...minimal, codes: [{ name: 'a', pin: '12' }] },
+      's.json: scenario: codes[0].pin: must be 4 to 10 digits',
+    ],
     [{ ...minimal, steps: [] }, 'a scenario needs at least one step'],
     [{ ...minimal, stpes: [] }, 'stpes'],
   ])('%j', (json, message) => {
@@ -43,11 +55,19 @@ describe('keypad-sim run', () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, 'a-pass.json'),
-      JSON.stringify({ name: 'passes', codes: [{ name: 'o', pin: '1357' }], steps: [{ press: '1357#' }, { expect: { decision: 'granted' } }] }),
+      JSON.stringify({
+        name: 'passes',
+        codes: [{ name: 'o', pin: '1357' }],
+        steps: [{ press: '1357#' }, { expect: { decision: 'granted' } }],
+      }),
     );
     writeFileSync(
       join(dir, 'b-fail.json'),
-      JSON.stringify({ name: 'fails', codes: [{ name: 'o', pin: '1357' }], steps: [{ press: '9999#' }, { expect: { lock: 'unlocked', reason: 'expired' } }] }),
+      JSON.stringify({
+        name: 'fails',
+        codes: [{ name: 'o', pin: '1357' }],
+        steps: [{ press: '9999#' }, { expect: { lock: 'unlocked', reason: 'expired' } }],
+      }),
     );
     writeFileSync(join(dir, 'c-broken.json'), '{ "name": ');
     const lines: string[] = [];
@@ -56,7 +76,9 @@ describe('keypad-sim run', () => {
     const text = lines.join('\n');
     expect(status).toBe(1);
     expect(text).toMatch(/ok {6}passes/);
-    expect(text).toContain('step 2: expect failed: lock: expected "unlocked", actual "locked"; reason: expected "expired", actual "unknown_code"');
+    expect(text).toContain(
+      'step 2: expect failed: lock: expected "unlocked", actual "locked"; reason: expected "expired", actual "unknown_code"',
+    );
     expect(text).toMatch(/INVALID .*c-broken.json: file: not valid JSON/);
     expect(text).toMatch(/^1 passed, 2 failed \(1 invalid files\)$/m);
     const xml = readFileSync(junit, 'utf8');

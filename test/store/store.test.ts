@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { parseCodeSpec } from '../../firmware/access/code-spec.ts';
 import { CodeAdmin } from '../../firmware/admin.ts';
 import { DB_FILE, openStore } from '../../firmware/firmware.ts';
+import { hashPin } from '../../firmware/store/codes.ts';
 import { migrate, openDatabase, schemaVersion } from '../../firmware/store/db.ts';
 import { MIGRATIONS } from '../../firmware/store/migrations.ts';
-import { hashPin } from '../../firmware/store/codes.ts';
 import { DEVICE_KEY_FILE, loadOrCreateDeviceSecret } from '../../firmware/store/secret.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -65,10 +65,16 @@ describe('store on disk', () => {
     const store = openStore(dir);
     const admin = new CodeAdmin(store.db, store.codes, store.audit, 2);
     expect(admin.addSpec(spec({ name: 'a', pin: '1111' }), 't', 1).ok).toBe(true);
-    expect(admin.addSpec(spec({ name: 'b', pin: '1111' }), 't', 1)).toMatchObject({ ok: false, error: 'duplicate_code' });
+    expect(admin.addSpec(spec({ name: 'b', pin: '1111' }), 't', 1)).toMatchObject({
+      ok: false,
+      error: 'duplicate_code',
+    });
     expect(admin.addSpec(spec({ name: 'b', pin: '2222' }), 't', 1).ok).toBe(true);
     const auditRows = store.audit.lastSeq();
-    expect(admin.addSpec(spec({ name: 'c', pin: '3333' }), 't', 1)).toMatchObject({ ok: false, error: 'no_space' });
+    expect(admin.addSpec(spec({ name: 'c', pin: '3333' }), 't', 1)).toMatchObject({
+      ok: false,
+      error: 'no_space',
+    });
     expect(store.codes.count()).toBe(2);
     expect(store.audit.lastSeq()).toBe(auditRows);
     store.db.close();
@@ -79,19 +85,21 @@ describe('store on disk', () => {
     const secret = loadOrCreateDeviceSecret(dir);
     const v1 = new Database(join(dir, DB_FILE));
     migrate(v1, 1);
-    v1.prepare('INSERT INTO codes (name, pin_hash, pin_length, kind, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)').run(
-      'legacy',
-      hashPin(secret, '4321'),
-      4,
-      'ongoing',
-      1000,
-    );
+    v1.prepare(
+      'INSERT INTO codes (name, pin_hash, pin_length, kind, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)',
+    ).run('legacy', hashPin(secret, '4321'), 4, 'ongoing', 1000);
     expect(schemaVersion(v1)).toBe(1);
     v1.close();
 
     const store = openStore(dir);
     expect(schemaVersion(store.db)).toBe(MIGRATIONS.length);
-    expect(store.codes.findByPin('4321')).toMatchObject({ name: 'legacy', role: 'standard', uses: 0, source: 'local', updatedAt: 1000 });
+    expect(store.codes.findByPin('4321')).toMatchObject({
+      name: 'legacy',
+      role: 'standard',
+      uses: 0,
+      source: 'local',
+      updatedAt: 1000,
+    });
     store.db.close();
   });
 
@@ -108,7 +116,8 @@ describe('audit hash chain', () => {
   it('verifies an intact chain and names the first edited or missing row', () => {
     const dir = tempDir();
     const store = openStore(dir);
-    for (let i = 0; i < 5; i++) store.audit.append('decision', { outcome: 'denied', reason: 'unknown_code', i }, 1000 + i);
+    for (let i = 0; i < 5; i++)
+      store.audit.append('decision', { outcome: 'denied', reason: 'unknown_code', i }, 1000 + i);
     expect(store.audit.verify()).toEqual({ ok: true, rows: 5 });
     store.db.prepare("UPDATE audit SET data = replace(data, 'unknown_code', 'expired') WHERE seq = 3").run();
     expect(store.audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3 });

@@ -1,0 +1,88 @@
+import type { Scheduler } from '../scheduler.ts';
+import type { BoardConfig, InputLineConfig } from './board-config.ts';
+import { DebouncedInput } from './debounced-input.ts';
+import { GpioDoorSensor } from './door-sensor.ts';
+import type { GpioBackend, LineAddress } from './gpio-backend.ts';
+import { GpioIndicator, type IndicatorLines } from './gpio-indicator.ts';
+import type { HalLog } from './log.ts';
+import { MotorActuator } from './motor-actuator.ts';
+import { StrikeActuator } from './strike-actuator.ts';
+import { inactiveLevel, SwitchedOutput } from './switched-output.ts';
+
+/** Requests an output already at its inactive level, so nothing switches on at start. */
+export async function openOutput(
+  gpio: GpioBackend,
+  address: LineAddress,
+  activeLow: boolean,
+  log: HalLog,
+  module: string,
+): Promise<SwitchedOutput> {
+  const output = await gpio.requestOutput({ ...address, initial: inactiveLevel(activeLow) });
+  return new SwitchedOutput(output, activeLow, log, module);
+}
+
+export async function openInput(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  config: InputLineConfig,
+  debounceMs: number,
+  scheduler: Scheduler,
+): Promise<DebouncedInput> {
+  const input = await gpio.requestInput({
+    chip: config.chip ?? board.gpio.chip,
+    line: config.line,
+    bias: config.bias,
+  });
+  return new DebouncedInput(input, config.activeLow, debounceMs, scheduler);
+}
+
+/** Opens the relay outputs first of all, so the lock is in its safe state as early as possible. */
+export async function openActuator(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  scheduler: Scheduler,
+  log: HalLog,
+): Promise<StrikeActuator | MotorActuator> {
+  const relay = board.relay;
+  const chip = relay.chip ?? board.gpio.chip;
+  if (relay.mode === 'strike') {
+    const output = await openOutput(gpio, { chip, line: relay.strikeLine }, relay.activeLow, log, 'relay');
+    return new StrikeActuator(output, { failMode: relay.failMode, pulseMs: relay.pulseMs }, scheduler);
+  }
+  const unlock = await openOutput(gpio, { chip, line: relay.unlockLine }, relay.activeLow, log, 'relay');
+  const lock = await openOutput(gpio, { chip, line: relay.lockLine }, relay.activeLow, log, 'relay');
+  const lockedStop = await openInput(gpio, board, relay.lockedStop, relay.debounceMs, scheduler);
+  const unlockedStop = await openInput(gpio, board, relay.unlockedStop, relay.debounceMs, scheduler);
+  return new MotorActuator({ unlock, lock, lockedStop, unlockedStop }, relay.deadTimeMs, scheduler);
+}
+
+export async function openDoor(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  scheduler: Scheduler,
+): Promise<GpioDoorSensor> {
+  return new GpioDoorSensor(await openInput(gpio, board, board.door, board.door.debounceMs, scheduler));
+}
+
+export async function openIndicator(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  scheduler: Scheduler,
+  log: HalLog,
+): Promise<GpioIndicator> {
+  const lines: IndicatorLines = {};
+  const { led, buzzer } = board.indicator;
+  if (led) {
+    const chip = led.chip ?? board.gpio.chip;
+    for (const colour of ['red', 'green', 'blue'] as const) {
+      const line = led[colour];
+      if (line !== undefined)
+        lines[colour] = await openOutput(gpio, { chip, line }, led.activeLow, log, 'indicator');
+    }
+  }
+  if (buzzer) {
+    const address = { chip: buzzer.chip ?? board.gpio.chip, line: buzzer.line };
+    lines.buzzer = await openOutput(gpio, address, buzzer.activeLow, log, 'indicator');
+  }
+  return new GpioIndicator(lines, scheduler);
+}

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Installs Tumbler (lockfw) on a Raspberry Pi-class board running Debian 12 /
+# Raspberry Pi OS bookworm (or newer). Run it from a checkout, as root:
+#
+#   sudo scripts/install-pi.sh --board hal/linux/boards/pi-relay-hat.json \
+#        [--provisioning device-provisioning.json]
+#
+# --dry-run prints every step it would take and changes nothing (no root needed).
+# Safe to run again to update: it keeps an existing /etc/lockfw/board.json unless
+# --board is given, and never touches the data in /var/lib/lockfw.
+set -euo pipefail
+
+PROG=install-pi.sh
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PREFIX=/opt/tumbler
+SERVICE_USER=lockfw
+SERVICE_GROUPS=gpio,input,dialout
+DATA_DIR=/var/lib/lockfw
+CONFIG_DIR=/etc/lockfw
+UNIT_PATH=/etc/systemd/system/lockfw.service
+UDEV_RULES=/etc/udev/rules.d/60-lockfw.rules
+NODE_MIN_MAJOR=20
+NODE_MIN_MINOR=19
+APT_PACKAGES=(gpiod util-linux-extra build-essential python3)
+
+DRY_RUN=0
+START=1
+BOARD=""
+PROVISIONING=""
+
+usage() {
+  cat <<EOF
+Usage: $PROG [--dry-run] [--board FILE] [--provisioning FILE] [--prefix DIR] [--no-start]
+
+  --dry-run            print every step, change nothing
+  --board FILE         board file to install as $CONFIG_DIR/board.json
+                       (default on first install: hal/linux/boards/pi-relay-hat.json)
+  --provisioning FILE  device provisioning file from 'lockctl provision'; installed
+                       as $CONFIG_DIR/provisioning.json (0600) for the first start
+  --prefix DIR         where the code goes (default $PREFIX; the unit expects $PREFIX)
+  --no-start           enable the service but do not (re)start it
+EOF
+}
+
+die() {
+  printf '%s: %s\n' "$PROG" "$*" >&2
+  exit 1
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY_RUN=1 ;;
+    --no-start) START=0 ;;
+    --board)
+      [ $# -ge 2 ] || { printf '%s: --board needs a FILE\n' "$PROG" >&2; exit 2; }
+      BOARD=$2
+      shift
+      ;;
+    --provisioning)
+      [ $# -ge 2 ] || { printf '%s: --provisioning needs a FILE\n' "$PROG" >&2; exit 2; }
+      PROVISIONING=$2
+      shift
+      ;;
+    --prefix)
+      [ $# -ge 2 ] || { printf '%s: --prefix needs a DIR\n' "$PROG" >&2; exit 2; }
+      PREFIX=$2
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *)
+      printf '%s: unknown option %s (see --help)\n' "$PROG" "$1" >&2
+      exit 2
+      ;;
+  esac
+  shift
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# Shell-quotes a command for display: plain words as they are, others in single quotes.
+quote() {
+  local out="" arg
+  for arg in "$@"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then
+      out+=" $arg"
+    else
+      out+=" '${arg//\'/\'\\\'\'}'"
+    fi
+  done
+  printf '%s' "${out# }"
+}
+
+# Runs a command, or in --dry-run prints it instead.
+run() {
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '[dry-run] %s\n' "$(quote "$@")"
+  else
+    printf '+ %s\n' "$(quote "$@")"
+    "$@"
+  fi
+}
+
+# Like run, for a step that only happens when a read-only check says so; --dry-run
+# prints the step with the condition instead of checking.
+run_when() {
+  local condition=$1 check=$2
+  shift 2
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '[dry-run] %s   # %s\n' "$(quote "$@")" "$condition"
+  elif bash -c "$check"; then
+    run "$@"
+  fi
+}
+
+# Writes a file from stdin with mode and owner, or in --dry-run shows it.
+write_file() {
+  local path=$1 mode=$2 owner=$3 content
+  content=$(cat)
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '[dry-run] write %s (mode %s, owner %s):\n' "$path" "$mode" "$owner"
+    printf '%s\n' "$content" | sed 's/^/[dry-run]   | /'
+  else
+    printf '+ write %s\n' "$path"
+    printf '%s\n' "$content" | install -m "$mode" -o "${owner%%:*}" -g "${owner##*:}" /dev/stdin "$path"
+  fi
+}
+
+# ---------------------------------------------------------------- checks (read-only)
+
+step "Checking prerequisites"
+if ! command -v node >/dev/null 2>&1; then
+  die "Node.js >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR is required and 'node' is not on PATH (install it, e.g. from NodeSource, and rerun)"
+fi
+NODE_VERSION=$(node -p 'process.versions.node' 2>/dev/null) || die "could not run 'node -p process.versions.node'"
+NODE_MAJOR=${NODE_VERSION%%.*}
+NODE_REST=${NODE_VERSION#*.}
+NODE_MINOR=${NODE_REST%%.*}
+if ! [[ "$NODE_MAJOR" =~ ^[0-9]+$ && "$NODE_MINOR" =~ ^[0-9]+$ ]]; then
+  die "could not read the Node.js version (got '$NODE_VERSION')"
+fi
+if [ "$NODE_MAJOR" -lt "$NODE_MIN_MAJOR" ] ||
+  { [ "$NODE_MAJOR" -eq "$NODE_MIN_MAJOR" ] && [ "$NODE_MINOR" -lt "$NODE_MIN_MINOR" ]; }; then
+  die "Node.js >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR is required (package.json engines); found v$NODE_VERSION"
+fi
+printf 'node v%s at %s: ok\n' "$NODE_VERSION" "$(command -v node)"
+case "$(dirname "$(command -v node)")" in
+  /usr/local/sbin | /usr/local/bin | /usr/sbin | /usr/bin | /sbin | /bin) ;;
+  *) printf 'warning: node is at %s, outside the path systemd searches for ExecStart=node;\n         link it: ln -s %s /usr/local/bin/node\n' \
+    "$(command -v node)" "$(command -v node)" ;;
+esac
+
+BOARD_EXPLICIT=1
+if [ -z "$BOARD" ]; then
+  BOARD_EXPLICIT=0
+  BOARD=$REPO/hal/linux/boards/pi-relay-hat.json
+fi
+[ -r "$BOARD" ] || die "board file $BOARD not found or not readable (--board FILE)"
+if [ -n "$PROVISIONING" ]; then
+  [ -r "$PROVISIONING" ] || die "provisioning file $PROVISIONING not found or not readable (--provisioning FILE)"
+fi
+[ -f "$REPO/scripts/lockfw.service" ] || die "$REPO/scripts/lockfw.service missing: run from a Tumbler checkout"
+if [ "$DRY_RUN" -eq 0 ]; then
+  [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 ...); --dry-run shows the steps without root"
+  command -v systemctl >/dev/null 2>&1 || die "systemd (systemctl) is required"
+fi
+[ "$DRY_RUN" -eq 1 ] && printf 'dry run: nothing below is executed\n'
+
+# ---------------------------------------------------------------- packages
+
+step "Installing Debian packages: gpiod (GPIO tools), util-linux-extra (hwclock), build tools for better-sqlite3"
+run apt-get update
+run apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+
+# ---------------------------------------------------------------- code
+
+step "Stopping a running lockfw (the lock stays in its safe state while installing)"
+run_when "only if it is running" "systemctl is-active --quiet lockfw.service" systemctl stop lockfw.service
+
+step "Copying the code to $PREFIX"
+if [ "$REPO" != "$PREFIX" ]; then
+  run install -d -m 0755 -o root -g root "$PREFIX"
+  COPY=(tar -C "$REPO" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - .)
+  UNPACK=(tar -C "$PREFIX" --no-same-owner -xf -)
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '[dry-run] %s | %s\n' "$(quote "${COPY[@]}")" "$(quote "${UNPACK[@]}")"
+  else
+    printf '+ %s | %s\n' "$(quote "${COPY[@]}")" "$(quote "${UNPACK[@]}")"
+    "${COPY[@]}" | "${UNPACK[@]}"
+  fi
+else
+  printf 'already in %s\n' "$PREFIX"
+fi
+
+step "Installing npm dependencies (builds the better-sqlite3 native module) and building"
+run npm --prefix "$PREFIX" ci --no-audit --no-fund
+# better-sqlite3 fetches a prebuilt binary when one matches, else compiles; either way, prove it loads.
+SQLITE_CHECK="const D = require(\"$PREFIX/node_modules/better-sqlite3\"); new D(\":memory:\").close()"
+if [ "$DRY_RUN" -eq 1 ]; then
+  run node -e "$SQLITE_CHECK"
+  printf '[dry-run] %s   # only if that check fails\n' "$(quote npm --prefix "$PREFIX" rebuild better-sqlite3 --build-from-source)"
+elif ! node -e "$SQLITE_CHECK"; then
+  run npm --prefix "$PREFIX" rebuild better-sqlite3 --build-from-source
+  node -e "$SQLITE_CHECK" || die "better-sqlite3 does not load after a source build; see the npm output above"
+fi
+run npm --prefix "$PREFIX" run build
+run npm --prefix "$PREFIX" prune --omit=dev --no-audit --no-fund
+
+# ---------------------------------------------------------------- user and groups
+
+step "Creating the service user $SERVICE_USER in groups $SERVICE_GROUPS"
+for group in ${SERVICE_GROUPS//,/ }; do
+  run_when "only if the group is missing" "! getent group $group >/dev/null" groupadd --system "$group"
+done
+run_when "only if the user is missing" "! id -u $SERVICE_USER >/dev/null 2>&1" \
+  useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"
+run usermod -aG "$SERVICE_GROUPS" "$SERVICE_USER"
+
+step "Giving $SERVICE_USER the GPIO chips and the RTC (udev)"
+write_file "$UDEV_RULES" 0644 root:root <<'EOF'
+# Tumbler lockfw: GPIO character devices for the gpio group, the RTC for lockfw's hwclock --set.
+SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"
+SUBSYSTEM=="rtc", KERNEL=="rtc[0-9]*", GROUP="lockfw", MODE="0660"
+EOF
+run udevadm control --reload-rules
+run udevadm trigger --subsystem-match=gpio --subsystem-match=rtc
+
+# ---------------------------------------------------------------- data and configuration
+
+step "Creating the data dir $DATA_DIR (0700) and $CONFIG_DIR"
+run install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
+run install -d -m 0750 -o root -g "$SERVICE_USER" "$CONFIG_DIR"
+
+step "Placing the board file"
+if [ "$BOARD_EXPLICIT" -eq 0 ] && [ "$DRY_RUN" -eq 1 ]; then
+  printf '[dry-run] %s   # only if there is none yet\n' "$(quote install -m 0640 -o root -g "$SERVICE_USER" "$BOARD" "$CONFIG_DIR/board.json")"
+elif [ "$BOARD_EXPLICIT" -eq 0 ] && [ -e "$CONFIG_DIR/board.json" ]; then
+  printf 'keeping the existing %s (pass --board FILE to replace it)\n' "$CONFIG_DIR/board.json"
+else
+  run install -m 0640 -o root -g "$SERVICE_USER" "$BOARD" "$CONFIG_DIR/board.json"
+fi
+BOARD_CHECK="import(\"$PREFIX/dist/hal/linux/board-config.js\").then((m) => m.loadBoardConfig(\"$CONFIG_DIR/board.json\")).then(() => console.log(\"board file ok\"), (e) => { console.error(e.message); process.exit(1); })"
+run node --input-type=module -e "$BOARD_CHECK"
+
+step "Placing the provisioning file"
+if [ -n "$PROVISIONING" ]; then
+  # Read once by lockfw at its first start (run --provisioning); never printed.
+  run install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$PROVISIONING" "$CONFIG_DIR/provisioning.json"
+  write_file "$CONFIG_DIR/first-boot.env" 0640 root:"$SERVICE_USER" <<EOF
+TUMBLER_FIRST_BOOT_ARGS=--provisioning $CONFIG_DIR/provisioning.json
+EOF
+else
+  printf 'no --provisioning given: lockfw makes its own device secret at first start\n'
+fi
+
+# ---------------------------------------------------------------- service
+
+step "Installing and enabling the systemd unit"
+run install -m 0644 -o root -g root "$REPO/scripts/lockfw.service" "$UNIT_PATH"
+run systemctl daemon-reload
+run systemctl enable lockfw.service
+if [ "$START" -eq 1 ]; then
+  run systemctl restart lockfw.service
+else
+  printf 'not starting (--no-start): systemctl start lockfw\n'
+fi
+
+step "Notes"
+if [ "$DRY_RUN" -eq 0 ] && dpkg-query -W -f='${Status}' fake-hwclock 2>/dev/null | grep -q 'install ok'; then
+  printf 'fake-hwclock is installed: with a battery-backed RTC, remove it (apt purge fake-hwclock); see docs/hardware.md\n'
+fi
+printf 'A USB keypad also types into the console: keep getty off tty1 (systemctl disable getty@tty1); see docs/hardware.md\n'
+printf 'Follow the log with: journalctl -u lockfw -f\n'

@@ -1,0 +1,184 @@
+import { GpioError } from '../../hal/linux/errors.ts';
+import type {
+  GpioBackend,
+  GpioInput,
+  GpioOutput,
+  InputRequest,
+  LineAddress,
+  LineBias,
+  LineValue,
+  OutputRequest,
+} from '../../hal/linux/gpio-backend.ts';
+import { Listeners, later } from '../../hal/listeners.ts';
+
+/** One line operation as the kernel would see it; `line` is "chip:offset", `at` the clock's time. */
+export type GpioOp = (
+  | { op: 'request-output'; line: string; value: LineValue }
+  | { op: 'set'; line: string; value: LineValue }
+  | { op: 'request-input'; line: string; bias: LineBias }
+  | { op: 'release'; line: string }
+) & { at?: number };
+
+export function lineKey(address: LineAddress): string {
+  return `${address.chip}:${address.line}`;
+}
+
+/**
+ * A GPIO backend that records every line operation in order and plays input levels
+ * back as edges (on a later tick, as gpiomon would). Requesting a held line fails
+ * like the kernel's EBUSY.
+ */
+export class FakeGpioBackend implements GpioBackend {
+  readonly ops: GpioOp[] = [];
+
+  /** `now` stamps each op (give it the scheduler's clock to assert timings). */
+  constructor(private readonly now?: () => number) {}
+
+  private readonly outputs = new Map<string, FakeOutput>();
+  private readonly inputs = new Map<string, FakeInput>();
+  private readonly levels = new Map<string, LineValue>();
+  private readonly outputListeners = new Listeners<{ line: string; value: LineValue }>();
+
+  async requestOutput(request: OutputRequest): Promise<GpioOutput> {
+    const key = lineKey(request);
+    this.claim(key);
+    this.record({ op: 'request-output', line: key, value: request.initial });
+    const output = new FakeOutput(request, this);
+    this.outputs.set(key, output);
+    return output;
+  }
+
+  async requestInput(request: InputRequest): Promise<GpioInput> {
+    const key = lineKey(request);
+    this.claim(key);
+    this.record({ op: 'request-input', line: key, bias: request.bias });
+    const input = new FakeInput(request, this.levels.get(key) ?? 0, this);
+    this.inputs.set(key, input);
+    return input;
+  }
+
+  async close(): Promise<void> {
+    for (const line of [...this.outputs.values(), ...this.inputs.values()]) await line.release();
+  }
+
+  /** Hardware side: the input line now reads `value` (before or after it is requested). */
+  setInput(chip: string, line: number, value: LineValue): void {
+    const key = `${chip}:${line}`;
+    this.levels.set(key, value);
+    this.inputs.get(key)?.drive(value);
+  }
+
+  /** The level an output is driven to now, or undefined when nobody holds it. */
+  outputLevel(chip: string, line: number): LineValue | undefined {
+    return this.outputs.get(`${chip}:${line}`)?.value();
+  }
+
+  isHeld(chip: string, line: number): boolean {
+    const key = `${chip}:${line}`;
+    return this.outputs.has(key) || this.inputs.has(key);
+  }
+
+  /** Hears every output change, synchronously, like wires would. */
+  onOutput(listener: (change: { line: string; value: LineValue }) => void): () => void {
+    return this.outputListeners.add(listener);
+  }
+
+  /** Every op as one short string ("set gpiochip0:20=1 @400"), for exact sequence comparisons. */
+  trace(): string[] {
+    return this.ops.map((op) => {
+      const time = op.at === undefined ? '' : ` @${op.at}`;
+      if (op.op === 'request-input') return `request-input ${op.line} ${op.bias}${time}`;
+      if (op.op === 'release') return `release ${op.line}${time}`;
+      return `${op.op} ${op.line}=${op.value}${time}`;
+    });
+  }
+
+  /** @internal */
+  recordSet(key: string, value: LineValue): void {
+    this.record({ op: 'set', line: key, value });
+    this.outputListeners.emit({ line: key, value });
+  }
+
+  /** @internal */
+  recordRelease(key: string): void {
+    this.record({ op: 'release', line: key });
+    this.outputs.delete(key);
+    this.inputs.delete(key);
+  }
+
+  private record(op: GpioOp): void {
+    this.ops.push(this.now ? { ...op, at: this.now() } : op);
+  }
+
+  private claim(key: string): void {
+    if (this.outputs.has(key) || this.inputs.has(key)) throw new GpioError(`${key}: Device or resource busy`);
+  }
+}
+
+class FakeOutput implements GpioOutput {
+  readonly address: LineAddress;
+  private level: LineValue;
+  private released = false;
+
+  constructor(
+    request: OutputRequest,
+    private readonly backend: FakeGpioBackend,
+  ) {
+    this.address = { chip: request.chip, line: request.line };
+    this.level = request.initial;
+  }
+
+  value(): LineValue {
+    return this.level;
+  }
+
+  async set(value: LineValue): Promise<void> {
+    if (this.released) throw new GpioError(`${lineKey(this.address)} was released`);
+    this.level = value;
+    this.backend.recordSet(lineKey(this.address), value);
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.backend.recordRelease(lineKey(this.address));
+  }
+}
+
+class FakeInput implements GpioInput {
+  readonly address: LineAddress;
+  private readonly listeners = new Listeners<LineValue>();
+  private released = false;
+
+  constructor(
+    request: InputRequest,
+    private level: LineValue,
+    private readonly backend: FakeGpioBackend,
+  ) {
+    this.address = { chip: request.chip, line: request.line };
+  }
+
+  value(): LineValue {
+    return this.level;
+  }
+
+  onChange(listener: (value: LineValue) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  drive(value: LineValue): void {
+    if (value === this.level) return;
+    later(() => {
+      if (this.released || value === this.level) return;
+      this.level = value;
+      this.listeners.emit(value);
+    });
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.listeners.clear();
+    this.backend.recordRelease(lineKey(this.address));
+  }
+}

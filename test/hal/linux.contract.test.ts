@@ -1,0 +1,159 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EvdevKeypad } from '../../hal/linux/evdev-keypad.ts';
+import type { InputEventSize } from '../../hal/linux/input-event.ts';
+import { buildKeymap } from '../../hal/linux/keymap.ts';
+import { silentLog } from '../../hal/linux/log.ts';
+import { openActuator, openDoor, openIndicator } from '../../hal/linux/open-devices.ts';
+import { SysfsRtc } from '../../hal/linux/sysfs-rtc.ts';
+import { VirtualScheduler } from '../../hal/scheduler.ts';
+import {
+  actuatorContract,
+  doorContract,
+  indicatorContract,
+  keypadContract,
+  rtcContract,
+} from './contract.ts';
+import { FakeBolt } from './fake-bolt.ts';
+import { FakeGpioBackend } from './fake-gpio.ts';
+import { FakeInputNode, fakeSysfsRtc, tempDir } from './fake-kernel.ts';
+import { motorBoard, strikeBoard } from './linux-boards.ts';
+
+const START = Date.UTC(2026, 0, 15, 12, 0, 0);
+const realPause = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
+
+for (const eventSize of [24, 16] as InputEventSize[]) {
+  keypadContract(`EvdevKeypad (${eventSize}-byte input_event, FIFO)`, async () => {
+    const dir = tempDir('keypad');
+    const node = new FakeInputNode(join(dir.path, 'event0'));
+    const scheduler = new VirtualScheduler();
+    const device = await EvdevKeypad.open(
+      { path: node.path, keymap: buildKeymap(), eventSize, pollMs: 10, reconnectMs: 100, log: silentLog },
+      scheduler,
+    );
+    return {
+      device,
+      driver: {
+        press: (keys) => node.press(keys, eventSize),
+        settle: async () => {
+          await scheduler.advance(10);
+          await realPause();
+        },
+      },
+      dispose: () => {
+        node.dispose();
+        dir.remove();
+      },
+    };
+  });
+}
+
+for (const activeLow of [false, true]) {
+  actuatorContract(
+    `MotorActuator (${activeLow ? 'active-low' : 'active-high'} relays, fake GPIO)`,
+    async () => {
+      const board = motorBoard({ activeLow });
+      const gpio = new FakeGpioBackend();
+      const scheduler = new VirtualScheduler();
+      const bolt = new FakeBolt(gpio, scheduler, {
+        chip: 'gpiochip0',
+        unlockLine: 20,
+        lockLine: 21,
+        activeLow,
+        lockedStop: { line: 5, activeLow: true },
+        unlockedStop: { line: 6, activeLow: true },
+        travelMs: 400,
+      });
+      const device = await openActuator(gpio, board, scheduler, silentLog);
+      return {
+        device,
+        driver: {
+          kind: 'motor',
+          travelMs: 400,
+          energised: () => bolt.energisedToward() !== null,
+          jam: () => bolt.jam(),
+          unjam: () => bolt.unjam(),
+          settle: (ms = 0) => scheduler.advance(ms),
+        },
+      };
+    },
+  );
+}
+
+for (const failMode of ['fail-secure', 'fail-safe'] as const) {
+  actuatorContract(`StrikeActuator (${failMode}, fake GPIO)`, async () => {
+    const gpio = new FakeGpioBackend();
+    const scheduler = new VirtualScheduler();
+    const device = await openActuator(gpio, strikeBoard({ failMode }), scheduler, silentLog);
+    // A maglock is released while unpowered; the firmware locks it first thing.
+    if (failMode === 'fail-safe') {
+      device.drive('locked');
+      await scheduler.advance(0);
+    }
+    return {
+      device,
+      driver: {
+        kind: 'strike',
+        travelMs: 0,
+        energised: () => gpio.outputLevel('gpiochip0', 26) === 1,
+        settle: (ms = 0) => scheduler.advance(ms),
+      },
+    };
+  });
+}
+
+doorContract('GpioDoorSensor (reed switch, fake GPIO)', async () => {
+  const gpio = new FakeGpioBackend();
+  const scheduler = new VirtualScheduler();
+  gpio.setInput('gpiochip0', 17, 0);
+  const device = await openDoor(gpio, motorBoard(), scheduler);
+  return {
+    device,
+    driver: {
+      set: (state) => gpio.setInput('gpiochip0', 17, state === 'open' ? 1 : 0),
+      settle: () => scheduler.advance(60),
+    },
+  };
+});
+
+rtcContract('SysfsRtc (temp sysfs, fake hwclock)', START, async () => {
+  const dir = tempDir('rtc');
+  const sinceEpoch = fakeSysfsRtc(dir.path, 'rtc0', START / 1000);
+  const device = new SysfsRtc({
+    device: 'rtc0',
+    validAfterMs: Date.UTC(2024, 0, 1),
+    sysfsRoot: join(dir.path, 'sys'),
+    devRoot: join(dir.path, 'dev'),
+    setRtc: async (seconds) => writeFileSync(sinceEpoch, `${seconds}\n`),
+    log: silentLog,
+  });
+  return {
+    device,
+    // A DS3231 without OSF support would read its reset date: 2000-01-01.
+    driver: { loseBattery: () => writeFileSync(sinceEpoch, '946684800\n') },
+    dispose: () => dir.remove(),
+  };
+});
+
+indicatorContract('GpioIndicator (RGB LED and buzzer, fake GPIO)', async () => {
+  const gpio = new FakeGpioBackend();
+  const scheduler = new VirtualScheduler();
+  const device = await openIndicator(gpio, motorBoard(), scheduler, silentLog);
+  const on = (line: number) => gpio.outputLevel('gpiochip0', line) === 1;
+  return {
+    device,
+    driver: {
+      led: () => {
+        const [red, green, blue] = [on(22), on(23), on(27)];
+        if (red && green && !blue) return 'amber';
+        if (red && !green && !blue) return 'red';
+        if (green && !red && !blue) return 'green';
+        if (blue && !red && !green) return 'blue';
+        if (!red && !green && !blue) return 'off';
+        throw new Error(`no colour shows red=${red} green=${green} blue=${blue}`);
+      },
+      buzzing: () => on(24),
+      settle: (ms) => scheduler.advance(ms),
+    },
+  };
+});

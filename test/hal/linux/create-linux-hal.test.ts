@@ -1,0 +1,258 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHal } from '../../../hal/index.ts';
+import type { Key } from '../../../hal/keypad.ts';
+import { BoardConfigError, DeviceMissingError, DevicesMissingError } from '../../../hal/linux/errors.ts';
+import { createLinuxHal, type LinuxHalDeps } from '../../../hal/linux/index.ts';
+import { VirtualScheduler } from '../../../hal/scheduler.ts';
+import { eventually } from '../contract.ts';
+import { FakeBolt } from '../fake-bolt.ts';
+import { FakeGpioBackend } from '../fake-gpio.ts';
+import { FakeInputNode, fakeGpioChips, fakeSysfsRtc, tempDir } from '../fake-kernel.ts';
+
+const BOARDS = join(import.meta.dirname, '../../../hal/linux/boards');
+const NOW_S = 1_767_225_600;
+
+/** The parts of an example board file the tests change. */
+interface BoardJson {
+  relay: Record<string, unknown>;
+  keypad: { device: string };
+  indicator: { buzzer: Record<string, unknown> };
+}
+
+interface Machine {
+  root: string;
+  boardFile: string;
+  keypad?: FakeInputNode;
+  deps: LinuxHalDeps & { gpio: FakeGpioBackend };
+  logs: string[];
+  scheduler: VirtualScheduler;
+}
+
+describe('createLinuxHal', () => {
+  const cleanups: Array<() => void | Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A temp "machine": /dev and /sys trees, a FIFO keypad, and the board file pointed at them. */
+  function machine(
+    example: string,
+    options: {
+      chips?: boolean;
+      keypad?: boolean;
+      rtc?: boolean;
+      edit?: (board: BoardJson) => void;
+    } = {},
+  ): Machine {
+    const dir = tempDir('hal');
+    cleanups.push(() => dir.remove());
+    const root = dir.path;
+    mkdirSync(join(root, 'dev', 'input', 'by-id'), { recursive: true });
+    if (options.chips !== false) fakeGpioChips(root, 'gpiochip0');
+    if (options.rtc !== false) fakeSysfsRtc(root, 'rtc0', NOW_S);
+    const board = JSON.parse(readFileSync(join(BOARDS, example), 'utf8')) as BoardJson;
+    board.keypad.device = join(root, 'dev', 'input', 'by-id', 'usb-keypad-event-kbd');
+    options.edit?.(board);
+    let keypad: FakeInputNode | undefined;
+    if (options.keypad !== false) {
+      keypad = new FakeInputNode(board.keypad.device);
+      cleanups.push(() => keypad?.dispose());
+    }
+    const boardFile = join(root, 'board.json');
+    writeFileSync(boardFile, JSON.stringify(board));
+    const scheduler = new VirtualScheduler();
+    const logs: string[] = [];
+    return {
+      root,
+      boardFile,
+      keypad,
+      scheduler,
+      logs,
+      deps: {
+        gpio: new FakeGpioBackend(),
+        devRoot: join(root, 'dev'),
+        sysfsRoot: join(root, 'sys'),
+        arch: 'arm64',
+        setRtc: async () => {},
+        log: (level, module, msg) => logs.push(`${level} ${module} ${msg}`),
+      },
+    };
+  }
+
+  it('opens the relay-HAT example with the relay first and in its safe state', async () => {
+    const m = machine('pi-relay-hat.json');
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(hal.kind).toBe('linux');
+    expect(m.deps.gpio.trace()).toEqual([
+      'request-output gpiochip0:26=0',
+      'request-input gpiochip0:17 pull-up',
+      'request-output gpiochip0:22=0',
+      'request-output gpiochip0:23=0',
+      'request-output gpiochip0:24=0',
+    ]);
+    expect(hal.actuator.position()).toBe('locked');
+    expect(hal.door.state()).toBe('closed');
+    expect(await hal.rtc.read()).toEqual({ epochMs: NOW_S * 1000, valid: true });
+    expect(m.logs).toEqual([]);
+  });
+
+  it('delivers keys from the keypad node and unlocks the strike', async () => {
+    const m = machine('pi-relay-hat.json');
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    const keys: Key[] = [];
+    hal.keypad.onKey((key) => keys.push(key));
+    m.keypad!.press('2580#', 24);
+    await eventually(
+      () => expect(keys).toEqual(['2', '5', '8', '0', '#']),
+      async () => {
+        await m.scheduler.advance(20);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      },
+    );
+    const positions: string[] = [];
+    hal.actuator.onPosition((position) => positions.push(position));
+    hal.actuator.drive('unlocked');
+    await m.scheduler.advance(9000);
+    expect(positions).toEqual(['unlocked', 'locked']); // pulseMs 8000 in the example
+  });
+
+  it('leaves every output off and every line released on close()', async () => {
+    const m = machine('pi-relay-hat.json');
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    hal.actuator.drive('unlocked');
+    hal.indicator.setLed('green');
+    hal.indicator.beep('alarm');
+    await m.scheduler.advance(10);
+    await hal.close();
+    await hal.close();
+    const trace = m.deps.gpio.trace();
+    const after = trace.slice(trace.indexOf('set gpiochip0:24=1') + 1);
+    // Devices close side by side, so only each line's own order is fixed: off, then released.
+    expect([...after].sort()).toEqual([
+      'release gpiochip0:17',
+      'release gpiochip0:22',
+      'release gpiochip0:23',
+      'release gpiochip0:24',
+      'release gpiochip0:26',
+      'set gpiochip0:23=0',
+      'set gpiochip0:24=0',
+      'set gpiochip0:26=0',
+    ]);
+    for (const line of [23, 24, 26]) {
+      expect(after.indexOf(`set gpiochip0:${line}=0`)).toBeLessThan(
+        after.indexOf(`release gpiochip0:${line}`),
+      );
+    }
+    for (const line of [26, 22, 23, 24, 17]) expect(m.deps.gpio.isHeld('gpiochip0', line)).toBe(false);
+  });
+
+  it('opens the motor example and runs the bolt to its end-stop', async () => {
+    const m = machine('pi-motor-lock.json');
+    new FakeBolt(m.deps.gpio, m.scheduler, {
+      chip: 'gpiochip0',
+      unlockLine: 20,
+      lockLine: 21,
+      activeLow: false,
+      lockedStop: { line: 5, activeLow: true },
+      unlockedStop: { line: 6, activeLow: true },
+      travelMs: 300,
+    });
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(m.deps.gpio.trace().slice(0, 4)).toEqual([
+      'request-output gpiochip0:20=0',
+      'request-output gpiochip0:21=0',
+      'request-input gpiochip0:5 pull-up',
+      'request-input gpiochip0:6 pull-up',
+    ]);
+    const positions: string[] = [];
+    hal.actuator.onPosition((position) => positions.push(position));
+    hal.actuator.drive('unlocked');
+    await m.scheduler.advance(400);
+    expect(positions).toEqual(['unlocked']);
+  });
+
+  it('names every missing device with its field and path, before touching a line', async () => {
+    const m = machine('pi-relay-hat.json', { chips: false, keypad: false, rtc: false });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DevicesMissingError);
+    expect((error as DevicesMissingError).code).toBe('DEVICE_MISSING');
+    expect((error as Error).message.split('; ')).toEqual([
+      `board.gpio.chip: ${m.root}/dev/gpiochip0 not found (list the chips with gpiodetect)`,
+      `board.keypad.device: ${m.root}/dev/input/by-id/usb-keypad-event-kbd not found (plug in the keypad, then check ls -l /dev/input/by-id)`,
+      `board.rtc.device: ${m.root}/sys/class/rtc/rtc0 not found (enable the RTC overlay, e.g. dtoverlay=i2c-rtc,ds3231 in config.txt)`,
+    ]);
+    expect(m.deps.gpio.ops).toEqual([]);
+  });
+
+  it('throws a single DeviceMissingError when one device is missing', async () => {
+    const m = machine('pi-motor-lock.json', { keypad: false });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceMissingError);
+    expect(error).toMatchObject({ field: 'board.keypad.device', code: 'DEVICE_MISSING' });
+  });
+
+  it('names the chip field of a line on a second chip', async () => {
+    const m = machine('pi-relay-hat.json', {
+      edit: (board) => {
+        board.indicator.buzzer.chip = 'gpiochip1';
+      },
+    });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `board.indicator.buzzer.chip: ${m.root}/dev/gpiochip1 not found (list the chips with gpiodetect)`,
+    );
+  });
+
+  it('names the bad field of the board file', async () => {
+    const m = machine('pi-relay-hat.json', {
+      edit: (board) => {
+        board.relay.strikeLine = 'GPIO26';
+      },
+    });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BoardConfigError);
+    expect((error as Error).message).toBe(
+      `board file ${m.boardFile}: board.relay.strikeLine: expected an integer 0..511`,
+    );
+  });
+
+  it('warns about an output that the Pi switches on during boot', async () => {
+    const m = machine('pi-relay-hat.json', {
+      edit: (board) => {
+        board.relay.activeLow = true;
+      },
+    });
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(m.logs).toEqual([
+      'warn board board.relay.strikeLine: GPIO26 is pulled down at power-on, which is the active-low ON level; it will switch on during boot (see docs/hardware.md)',
+    ]);
+  });
+
+  it('releases what it had opened when a later device fails', async () => {
+    const m = machine('pi-relay-hat.json');
+    await m.deps.gpio.requestOutput({ chip: 'gpiochip0', line: 24, initial: 0 }); // someone else holds the buzzer line
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('gpiochip0:24: Device or resource busy');
+    for (const line of [26, 17, 22, 23]) expect(m.deps.gpio.isHeld('gpiochip0', line)).toBe(false);
+  });
+
+  it('is what createHal picks for kind "linux"', async () => {
+    const error = await createHal(
+      { kind: 'linux', boardFile: '/nonexistent/board.json' },
+      new VirtualScheduler(),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BoardConfigError);
+    expect((error as Error).message).toBe('board file /nonexistent/board.json: not found');
+  });
+
+  it('checks its arguments', async () => {
+    await expect(createLinuxHal('', new VirtualScheduler())).rejects.toThrow(TypeError);
+    await expect(createLinuxHal('/etc/lockfw/board.json', undefined as never)).rejects.toThrow(/scheduler/);
+  });
+});

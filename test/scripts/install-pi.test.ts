@@ -1,0 +1,151 @@
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const REPO = join(import.meta.dirname, '../..');
+const SCRIPT = join(REPO, 'scripts/install-pi.sh');
+
+function install(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const result = spawnSync('bash', [SCRIPT, ...args], { cwd: REPO, env, encoding: 'utf8', timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('scripts/install-pi.sh', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  const temp = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tumbler-install-'));
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('--dry-run prints every step, in order, and does none of them', () => {
+    const dir = temp();
+    const prefix = join(dir, 'opt', 'tumbler');
+    const { code, stdout, stderr } = install(['--dry-run', '--prefix', prefix]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const steps = stdout.split('\n').filter((line) => line.startsWith('[dry-run] '));
+    const expected = [
+      '[dry-run] apt-get install -y --no-install-recommends gpiod util-linux-extra build-essential python3',
+      '[dry-run] systemctl stop lockfw.service   # only if it is running',
+      `[dry-run] tar -C ${REPO} --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C ${prefix} --no-same-owner -xf -`,
+      `[dry-run] npm --prefix ${prefix} ci --no-audit --no-fund`,
+      `[dry-run] node -e 'const D = require("${prefix}/node_modules/better-sqlite3"); new D(":memory:").close()'`,
+      `[dry-run] npm --prefix ${prefix} rebuild better-sqlite3 --build-from-source   # only if that check fails`,
+      `[dry-run] npm --prefix ${prefix} run build`,
+      '[dry-run] groupadd --system gpio   # only if the group is missing',
+      '[dry-run] useradd --system --user-group --home-dir /var/lib/lockfw --no-create-home --shell /usr/sbin/nologin lockfw   # only if the user is missing',
+      '[dry-run] usermod -aG gpio,input,dialout lockfw',
+      '[dry-run] write /etc/udev/rules.d/60-lockfw.rules (mode 0644, owner root:root):',
+      '[dry-run] install -d -m 0700 -o lockfw -g lockfw /var/lib/lockfw',
+      '[dry-run] install -d -m 0750 -o root -g lockfw /etc/lockfw',
+      `[dry-run] install -m 0640 -o root -g lockfw ${REPO}/hal/linux/boards/pi-relay-hat.json /etc/lockfw/board.json   # only if there is none yet`,
+      `[dry-run] install -m 0644 -o root -g root ${REPO}/scripts/lockfw.service /etc/systemd/system/lockfw.service`,
+      '[dry-run] systemctl daemon-reload',
+      '[dry-run] systemctl enable lockfw.service',
+      '[dry-run] systemctl restart lockfw.service',
+    ];
+    let from = 0;
+    for (const line of expected) {
+      const at = steps.indexOf(line, from);
+      expect(at, `missing or out of order: ${line}`).toBeGreaterThanOrEqual(from);
+      from = at + 1;
+    }
+    expect(stdout).toMatch(/^node v\d+\.\d+\.\d+ at .*: ok$/m);
+    expect(stdout).toContain('dry run: nothing below is executed');
+    expect(existsSync(prefix)).toBe(false);
+  });
+
+  it('places the provisioning file 0600 for lockfw and passes it on first start, without printing it', () => {
+    const dir = temp();
+    const provisioning = join(dir, 'lock-17.json');
+    writeFileSync(provisioning, '{"deviceSecret":"00112233445566778899aabbccddeeff"}\n');
+    const { code, stdout } = install(['--dry-run', '--provisioning', provisioning, '--no-start']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      `[dry-run] install -m 0600 -o lockfw -g lockfw ${provisioning} /etc/lockfw/provisioning.json`,
+    );
+    expect(stdout).toContain(
+      '[dry-run]   | TUMBLER_FIRST_BOOT_ARGS=--provisioning /etc/lockfw/provisioning.json',
+    );
+    expect(stdout).not.toContain('00112233445566778899aabbccddeeff');
+    expect(stdout).not.toContain('systemctl restart');
+    expect(stdout).toContain('not starting (--no-start)');
+  });
+
+  it('refuses a Node.js older than package.json allows', () => {
+    const bin = temp();
+    writeFileSync(join(bin, 'node'), '#!/bin/sh\necho 18.19.0\n');
+    chmodSync(join(bin, 'node'), 0o755);
+    const { code, stderr, stdout } = install(['--dry-run'], {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      'install-pi.sh: Node.js >= 20.19 is required (package.json engines); found v18.19.0\n',
+    );
+    expect(stdout).not.toContain('[dry-run]');
+  });
+
+  it('names a missing board file and an unknown option', () => {
+    const missing = install(['--dry-run', '--board', '/nonexistent/board.json']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      'install-pi.sh: board file /nonexistent/board.json not found or not readable (--board FILE)\n',
+    );
+    const unknown = install(['--dry-ru']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('install-pi.sh: unknown option --dry-ru (see --help)\n');
+  });
+
+  it('installs a unit that runs lockfw with the Linux HAL, restarts on failure and logs to journald', () => {
+    const unit = readFileSync(join(REPO, 'scripts/lockfw.service'), 'utf8');
+    expect(unit).toContain(
+      'ExecStart=node /opt/tumbler/dist/firmware/main.js run --hal linux --board /etc/lockfw/board.json --data /var/lib/lockfw $TUMBLER_FIRST_BOOT_ARGS',
+    );
+    for (const line of [
+      'User=lockfw',
+      'SupplementaryGroups=gpio input dialout',
+      'Restart=on-failure',
+      'StandardOutput=journal',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/var/lib/lockfw',
+      'DevicePolicy=closed',
+      'DeviceAllow=char-gpiochip rw',
+      'DeviceAllow=char-input r',
+      'DeviceAllow=char-rtc rw',
+      'DeviceAllow=char-ttyAMA rw',
+      'NoNewPrivileges=yes',
+    ]) {
+      expect(unit.split('\n')).toContain(line);
+    }
+    expect(unit).not.toMatch(/^PrivateDevices=yes/m);
+    expect(unit).not.toMatch(/^ProtectClock=yes/m);
+  });
+
+  const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+
+  it.skipIf(!hasSystemdAnalyze)('has a unit that systemd-analyze verify accepts without a warning', () => {
+    const dir = temp();
+    copyFileSync(join(REPO, 'scripts/lockfw.service'), join(dir, 'lockfw.service'));
+    const result = spawnSync('systemd-analyze', ['verify', join(dir, 'lockfw.service')], {
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});
