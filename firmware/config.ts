@@ -32,6 +32,27 @@ export const configSchema = z
     codeCapacity: int(1, 100_000).default(1000),
     offlineCodeLength: int(11, 16).default(12),
     logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** The gateway link (docs/protocol.md); absent: the lock runs offline. */
+    mqtt: z
+      .object({
+        url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'must be a broker URL such as mqtt://host:1883 or mqtts://host:8883'),
+        username: z.string().min(1).optional(),
+        /** A file holding the password (keeps it out of the config and the process list). */
+        passwordFile: z.string().min(1).optional(),
+        caFile: z.string().min(1).optional(),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        rejectUnauthorized: z.boolean().default(true),
+        outboxMax: int(100, 10_000_000).default(100_000),
+        publishWindow: int(1, 1000).default(64),
+        timeSyncMaxRoundTripMs: int(10, 60_000).default(2000),
+        homeAssistant: z
+          .object({ discovery: z.boolean().default(true), allowUnlock: z.boolean().default(false) })
+          .strict()
+          .default({ discovery: true, allowUnlock: false }),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -99,7 +120,9 @@ export function loadConfig(sources: {
     const checked = configSchema.partial().safeParse(layer);
     if (!checked.success)
       throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
-    merged = { ...merged, ...layer };
+    // mqtt merges one level deep, so `--mqtt URL` keeps the file's other mqtt settings.
+    const mqtt = layer.mqtt && merged.mqtt ? { mqtt: { ...(merged.mqtt as object), ...(layer.mqtt as object) } } : {};
+    merged = { ...merged, ...layer, ...mqtt };
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new TumblerError('config_invalid', describeZodError(result.error));

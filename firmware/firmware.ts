@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hal } from '../hal/index.ts';
@@ -43,6 +44,8 @@ export interface Firmware extends StoreParts {
   readonly clock: TrustedClock;
   readonly admin: CodeAdmin;
   readonly log: Logger;
+  /** Random per boot; events carry it (docs/protocol.md). */
+  readonly bootId: string;
   /** Clean shutdown: stops the motor (safe state), timers, and closes the database. */
   close(): Promise<void>;
   /** Power cut: drops everything without a shutdown step (the database is simply closed). */
@@ -77,6 +80,8 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   const logControl: LogControl = options.log ?? { level: 'silent', sink: nullSink };
   const log = createLogger('lockfw', logControl);
   const parts = openStore(dataDir);
+  const bootId = randomBytes(8).toString('hex');
+  parts.state.set('boot', { id: bootId });
   const clock = new TrustedClock(hal.rtc, parts.state, {
     floorToleranceMs: config.clockFloorToleranceSeconds * 1000,
   });
@@ -114,6 +119,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     clock,
     admin: new CodeAdmin(parts.db, parts.codes, parts.audit, config.codeCapacity),
     log,
+    bootId,
     async close() {
       if (!shutdown()) return;
       hal.actuator.stop();

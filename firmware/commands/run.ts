@@ -4,12 +4,13 @@ import { driveInRealTime, RealScheduler, type Scheduler, VirtualScheduler } from
 import { SimControlServer } from '../../hal/sim/control-server.ts';
 import { loadSimRtc, saveSimRtc } from '../../hal/sim/rtc-file.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
-import { loadConfig } from '../config.ts';
+import { DEFAULT_CONFIG, loadConfig } from '../config.ts';
 import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
 import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
 import { createOfflineResolver } from '../offline-path.ts';
 import { installProvisioning } from '../provisioning.ts';
 import { firmwareControlExtension } from '../sim-control.ts';
+import { startSync } from '../sync/start.ts';
 
 export const RUN_HELP = `Usage: lockfw run --hal sim|linux --data DIR [options]
 
@@ -22,6 +23,11 @@ Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
   --config FILE            lock settings (JSON; see docs/configuration.md)
   --provisioning FILE      install the device secret from lockctl provision at first boot
   --control-socket PATH    sim only: control socket (default DIR/sim.sock)
+  --mqtt URL               gateway broker, e.g. mqtt://127.0.0.1:1883 or mqtts://host:8883
+  --mqtt-username NAME     broker user (the example ACL expects the device id)
+  --mqtt-password-file F   file holding the broker password
+  --mqtt-ca FILE           CA certificate for mqtts:// (also --mqtt-cert, --mqtt-key)
+  --device-id ID           the lock's id on the broker (default: config, then provisioning)
   --timezone ZONE          IANA time zone, e.g. Europe/Berlin
   --auto-relock SECONDS    relock this long after unlocking (0: never)
   --log-level LEVEL        ${LOG_LEVELS.join('|')}
@@ -42,6 +48,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     timezone: { type: 'string' },
     'auto-relock': { type: 'string' },
     'log-level': { type: 'string' },
+    mqtt: { type: 'string' },
+    'mqtt-username': { type: 'string' },
+    'mqtt-password-file': { type: 'string' },
+    'mqtt-ca': { type: 'string' },
+    'mqtt-cert': { type: 'string' },
+    'mqtt-key': { type: 'string' },
+    'device-id': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -63,13 +76,25 @@ export async function runCommand(argv: string[]): Promise<number> {
   const relock = parseIntFlag(command, values['auto-relock'], '--auto-relock', 0, 3600);
   if (relock !== undefined) overrides.autoRelockSeconds = relock;
   if (values['log-level']) overrides.logLevel = values['log-level'];
-  const config = loadConfig({
-    ...(values.config ? { file: values.config } : {}),
-    env: process.env,
-    overrides,
-  });
+  if (values['device-id']) overrides.deviceId = values['device-id'];
+  if (!values.mqtt && (values['mqtt-username'] || values['mqtt-password-file'] || values['mqtt-ca'])) {
+    throw new UsageError(`${command}: --mqtt-* options need --mqtt URL`);
+  }
+  if (values.mqtt) {
+    overrides.mqtt = {
+      url: values.mqtt,
+      ...(values['mqtt-username'] ? { username: values['mqtt-username'] } : {}),
+      ...(values['mqtt-password-file'] ? { passwordFile: values['mqtt-password-file'] } : {}),
+      ...(values['mqtt-ca'] ? { caFile: values['mqtt-ca'] } : {}),
+      ...(values['mqtt-cert'] ? { certFile: values['mqtt-cert'] } : {}),
+      ...(values['mqtt-key'] ? { keyFile: values['mqtt-key'] } : {}),
+    };
+  }
+  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env, overrides });
   checkDataDir(dataDir, values.init ?? false);
-  if (values.provisioning) installProvisioning(dataDir, values.provisioning);
+  const provisioned = values.provisioning ? installProvisioning(dataDir, values.provisioning) : undefined;
+  // The provisioning file names the device unless the config or a flag does.
+  const deviceId = config.deviceId === DEFAULT_CONFIG.deviceId && provisioned ? provisioned.deviceId : config.deviceId;
 
   const log: LogControl = { level: config.logLevel, sink: stdoutSink };
   let scheduler: Scheduler;
@@ -109,6 +134,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
   }
 
+  const link = config.mqtt ? startSync(firmware, config.mqtt, deviceId) : undefined;
+
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       firmware.log.info('shutting down', { signal });
@@ -117,6 +144,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await link?.stop();
   stopTicker();
   stopSimClock();
   await control?.close();

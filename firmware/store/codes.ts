@@ -9,6 +9,8 @@ export type CodeSource = 'local' | 'gateway' | 'backup';
 export interface CodeRecord extends Credential {
   pinLength: number;
   source: CodeSource;
+  /** The gateway's id for a code it manages (desired/codes), else null. */
+  ref: string | null;
   createdAt: number;
   updatedAt: number;
   lastUsedAt: number | null;
@@ -38,10 +40,11 @@ interface CodeRow {
   updated_at: number | null;
   source: string;
   backup_assigned: number;
+  ref: string | null;
 }
 
 const COLUMNS = `id, name, pin_length, kind, role, enabled, starts_at, ends_at, schedule, max_uses,
-  expire_after_first_use_min, uses, first_used_at, last_used_at, created_at, updated_at, source, backup_assigned`;
+  expire_after_first_use_min, uses, first_used_at, last_used_at, created_at, updated_at, source, backup_assigned, ref`;
 
 function fromRow(row: CodeRow): CodeRecord {
   return {
@@ -62,6 +65,7 @@ function fromRow(row: CodeRow): CodeRecord {
     lastUsedAt: row.last_used_at,
     pinLength: row.pin_length,
     source: row.source as CodeSource,
+    ref: row.ref,
     createdAt: row.created_at,
     updatedAt: row.updated_at ?? row.created_at,
   };
@@ -93,9 +97,9 @@ export class CodeStore {
     this.all = db.prepare<[], CodeRow>(`SELECT ${COLUMNS} FROM codes ORDER BY id`);
     this.insert = db.prepare(
       `INSERT INTO codes (name, pin_hash, pin_length, kind, role, enabled, starts_at, ends_at, schedule, max_uses,
-         expire_after_first_use_min, created_at, updated_at, source, backup_assigned)
+         expire_after_first_use_min, created_at, updated_at, source, backup_assigned, ref)
        VALUES (@name, @pinHash, @pinLength, @kind, @role, @enabled, @startsAt, @endsAt, @schedule, @maxUses,
-         @expireAfterFirstUseMin, @now, @now, @source, @assigned)`,
+         @expireAfterFirstUseMin, @now, @now, @source, @assigned, @ref)`,
     );
     this.useStmt = db.prepare<[number, number, number]>(
       'UPDATE codes SET uses = uses + 1, first_used_at = COALESCE(first_used_at, ?), last_used_at = ? WHERE id = ?',
@@ -116,7 +120,7 @@ export class CodeStore {
    */
   add(
     spec: CodeSpec,
-    options: { now: number; capacity: number; source?: CodeSource; assigned?: boolean },
+    options: { now: number; capacity: number; source?: CodeSource; assigned?: boolean; ref?: string | null },
   ): AddCodeResult {
     const pinHash = this.hash(spec.pin);
     return this.db
@@ -146,6 +150,7 @@ export class CodeStore {
           now: options.now,
           source: options.source ?? 'local',
           assigned: (options.assigned ?? true) ? 1 : 0,
+          ref: options.ref ?? null,
         });
         return { ok: true, code: this.get(Number(info.lastInsertRowid))! };
       })
@@ -192,6 +197,54 @@ export class CodeStore {
       )
       .run(name, startsAt, endsAt, now, id);
     return result.changes === 1;
+  }
+
+  /** The gateway-managed codes by their gateway ref, with PIN hashes (desired/codes apply). */
+  gatewayCodes(): Map<string, CodeRecord & { pinHash: string }> {
+    const rows = this.db
+      .prepare<[], CodeRow & { pin_hash: string }>(`SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`)
+      .all();
+    return new Map(rows.map((row) => [row.ref!, { ...fromRow(row), pinHash: row.pin_hash }]));
+  }
+
+  /**
+   * Rewrites a code in place with a new spec (same id). Use counts are kept when the PIN
+   * and kind stay the same, and start again otherwise. Duplicate checks are the caller's.
+   */
+  replace(id: number, spec: CodeSpec, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE codes SET
+           uses = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN uses ELSE 0 END,
+           first_used_at = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN first_used_at ELSE NULL END,
+           name = @name, pin_hash = @pinHash, pin_length = @pinLength, kind = @kind, role = @role, enabled = @enabled,
+           starts_at = @startsAt, ends_at = @endsAt, schedule = @schedule, max_uses = @maxUses,
+           expire_after_first_use_min = @expireAfterFirstUseMin, updated_at = @now
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        name: spec.name,
+        pinHash: this.hash(spec.pin),
+        pinLength: spec.pin.length,
+        kind: spec.kind,
+        role: spec.role,
+        enabled: spec.enabled ? 1 : 0,
+        startsAt: spec.startsAt,
+        endsAt: spec.endsAt,
+        schedule: spec.schedule ? JSON.stringify(spec.schedule) : null,
+        maxUses: spec.maxUses,
+        expireAfterFirstUseMin: spec.expireAfterFirstUseMin,
+        now,
+      });
+  }
+
+  /** Ids of enabled codes with this PIN hash. */
+  enabledIdsWithHash(pinHash: string): number[] {
+    return this.db
+      .prepare<[string], { id: number }>('SELECT id FROM codes WHERE pin_hash = ? AND enabled = 1')
+      .all(pinHash)
+      .map((row) => row.id);
   }
 
   /** Counts a grant. Runs inside the caller's transaction, before the relay moves. */

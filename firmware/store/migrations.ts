@@ -74,4 +74,20 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (key_version, fingerprint)
   ) WITHOUT ROWID;
   `,
+  // 4: gateway sync: which gateway entry a code came from, and the event outbox.
+  // The trigger queues every audit row in the same transaction that writes it, so an
+  // event can never be committed without being queued.
+  `
+  ALTER TABLE codes ADD COLUMN ref TEXT;
+  CREATE UNIQUE INDEX codes_gateway_ref ON codes (ref) WHERE ref IS NOT NULL;
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY REFERENCES audit (seq) ON DELETE CASCADE,
+    boot_id TEXT NOT NULL
+  );
+  CREATE TRIGGER audit_to_outbox AFTER INSERT ON audit
+  BEGIN
+    INSERT INTO outbox (seq, boot_id)
+    VALUES (NEW.seq, COALESCE((SELECT json_extract(value, '$.id') FROM state WHERE key = 'boot'), 'unknown'));
+  END;
+  `,
 ];

@@ -1,0 +1,122 @@
+import { parseCodeSpec } from '../access/code-spec.ts';
+import type { AuditLog } from '../store/audit.ts';
+import type { CodeStore } from '../store/codes.ts';
+import type { Db } from '../store/db.ts';
+import type { StateStore } from '../store/state.ts';
+import type { DesiredCodes } from './messages.ts';
+import { decryptPin } from './pin-crypto.ts';
+
+export type CodeReportStatus = 'set' | 'pending' | 'error';
+
+export interface CodeReport {
+  ref: string;
+  name: string | null;
+  status: CodeReportStatus;
+  error?: string;
+  message?: string;
+}
+
+export interface ReportedCodes {
+  revision: number;
+  applied_at: string;
+  codes: CodeReport[];
+}
+
+export interface SyncState {
+  appliedRevision: number;
+  lastCounter: number;
+  ackedSeq: number;
+  reported: ReportedCodes | null;
+}
+
+export const INITIAL_SYNC: SyncState = { appliedRevision: 0, lastCounter: 0, ackedSeq: 0, reported: null };
+
+export interface ApplyContext {
+  db: Db;
+  codes: CodeStore;
+  audit: AuditLog;
+  state: StateStore;
+  deviceId: string;
+  pinKey: Uint8Array;
+  capacity: number;
+}
+
+export type ApplyOutcome = { applied: true; report: ReportedCodes } | { applied: false; reason: 'stale'; appliedRevision: number };
+
+/**
+ * Applies a verified desired/codes document in one SQLite transaction: the gateway's
+ * codes become exactly the document's (bad entries are reported, not applied), or, if
+ * the power fails, nothing changes. Revisions at or below the applied one are ignored.
+ */
+export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: number): ApplyOutcome {
+  return ctx.db
+    .transaction((): ApplyOutcome => {
+      const sync = ctx.state.get('sync', INITIAL_SYNC);
+      if (doc.revision <= sync.appliedRevision) return { applied: false, reason: 'stale', appliedRevision: sync.appliedRevision };
+      const existing = ctx.codes.gatewayCodes();
+      const wanted = new Set(doc.codes.map((c) => c.ref));
+      let removed = 0;
+      for (const [ref, code] of existing) {
+        if (wanted.has(ref)) continue;
+        ctx.codes.remove(code.id);
+        removed++;
+      }
+      const reports: CodeReport[] = [];
+      let count = ctx.codes.count();
+      for (const entry of doc.codes) {
+        const { ref, pin_enc: sealed, ...fields } = entry as Record<string, unknown> & { ref: string };
+        const name = typeof fields.name === 'string' ? fields.name : null;
+        const fail = (error: string, message: string) => reports.push({ ref, name, status: 'error', error, message });
+        if (sealed !== undefined) {
+          if (fields.pin !== undefined) {
+            fail('invalid_code', 'give pin or pin_enc, not both');
+            continue;
+          }
+          const pin = typeof sealed === 'string' ? decryptPin(ctx.pinKey, ctx.deviceId, ref, sealed) : undefined;
+          if (pin === undefined) {
+            fail('invalid_code', 'pin_enc does not decrypt for this lock and ref');
+            continue;
+          }
+          fields.pin = pin;
+        }
+        const parsed = parseCodeSpec(fields);
+        if (!parsed.ok) {
+          fail(parsed.error, parsed.message);
+          continue;
+        }
+        const spec = parsed.spec;
+        const pinHash = ctx.codes.hash(spec.pin);
+        const current = existing.get(ref);
+        const clash = spec.enabled && ctx.codes.enabledIdsWithHash(pinHash).some((id) => id !== current?.id);
+        if (clash) {
+          fail('duplicate_code', 'an enabled code with the same PIN exists');
+          continue;
+        }
+        if (current) {
+          ctx.codes.replace(current.id, spec, now);
+        } else {
+          if (count >= ctx.capacity) {
+            fail('no_space', `the lock holds ${ctx.capacity} codes, its capacity`);
+            continue;
+          }
+          const added = ctx.codes.add(spec, { now, capacity: Number.MAX_SAFE_INTEGER, source: 'gateway', ref });
+          if (!added.ok) {
+            fail(added.error, added.message);
+            continue;
+          }
+          count++;
+        }
+        reports.push({ ref, name: spec.name, status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set' });
+      }
+      const report: ReportedCodes = { revision: doc.revision, applied_at: new Date(now).toISOString(), codes: reports };
+      ctx.state.set('sync', { ...sync, appliedRevision: doc.revision, reported: report });
+      const errors = reports.filter((r) => r.status === 'error').length;
+      ctx.audit.append(
+        'codes_applied',
+        { revision: doc.revision, codes: reports.length - errors, errors, removed, by: 'gateway' },
+        now,
+      );
+      return { applied: true, report };
+    })
+    .immediate();
+}

@@ -1,0 +1,55 @@
+import { DateTime } from 'luxon';
+import { executeCommand } from '../commands.ts';
+import type { LinkContext } from '../context.ts';
+import { INITIAL_SYNC } from '../desired.ts';
+import { openSigned } from '../envelope.ts';
+import { commandSchema } from '../messages.ts';
+
+/** Commands may not be valid for longer than this ahead of the lock's clock. */
+export const MAX_COMMAND_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * cmd -> cmd/res. Every command gets one signed reply. Order of checks: signature,
+ * shape, counter (strictly increasing, persisted before anything runs, so a replay
+ * fails after a reboot too), expiry (against the lock's clock when it is trusted).
+ */
+export async function onCommand(link: LinkContext, payload: Buffer): Promise<void> {
+  const { firmware } = link;
+  const reply = (body: Record<string, unknown>) => link.publishSigned(link.topics.cmdRes, 'cmd_res', body);
+  const opened = openSigned(link.signingKey, 'cmd', link.deviceId, payload, commandSchema);
+  if (!opened.ok) {
+    link.log.warn('command refused', { error: opened.error, message: opened.message });
+    firmware.manager.record('sync_rejected', { topic: 'cmd', error: opened.error, message: opened.message }, firmware.manager.wallNow());
+    await reply({ id: opened.id ?? null, ok: false, error: opened.error, message: opened.message });
+    return;
+  }
+  const command = opened.value;
+  const refuse = async (error: string, message: string) => {
+    firmware.manager.record('command_refused', { id: command.id, name: command.name, error }, firmware.manager.wallNow());
+    await reply({ id: command.id, ok: false, error, message });
+  };
+  const sync = firmware.state.get('sync', INITIAL_SYNC);
+  if (command.counter <= sync.lastCounter) {
+    await refuse('replayed', `counter ${command.counter} is not above the last accepted (${sync.lastCounter})`);
+    return;
+  }
+  const reading = await firmware.manager.refreshClock();
+  const expiresAt = DateTime.fromISO(command.expires_at, { setZone: true }).toMillis();
+  if (reading.trusted && expiresAt < reading.epochMs) {
+    await refuse('expired', `the command expired at ${command.expires_at}`);
+    return;
+  }
+  if (reading.trusted && expiresAt - reading.epochMs > MAX_COMMAND_LIFETIME_MS) {
+    await refuse('expiry_too_far', `expires_at may be at most ${MAX_COMMAND_LIFETIME_MS / 60_000} minutes ahead`);
+    return;
+  }
+  // Burn the counter before acting: a crash after this point cannot make the command replayable.
+  firmware.db
+    .transaction(() => {
+      firmware.state.set('sync', { ...firmware.state.get('sync', INITIAL_SYNC), lastCounter: command.counter });
+      firmware.manager.record('command', { id: command.id, name: command.name, by: 'gateway' }, reading.epochMs);
+    })
+    .immediate();
+  const result = await executeCommand(link, command.name, command.args);
+  await reply({ id: command.id, ...result });
+}

@@ -1,0 +1,64 @@
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { MODES } from '../access/types.ts';
+
+const isoInstant = z
+  .string()
+  .refine((t) => DateTime.fromISO(t, { setZone: true }).isValid && /([zZ]|[+-]\d\d:?\d\d)$/.test(t), {
+    message: 'must be an ISO-8601 instant with an offset',
+  });
+
+export const MAX_DESIRED_CODES = 10_000;
+
+/** desired/codes: the full set of gateway-managed codes. Entries are checked one by one later. */
+export const desiredCodesSchema = z
+  .object({
+    revision: z.number().int().min(1),
+    issued_at: isoInstant,
+    codes: z
+      .array(
+        z
+          .object({ ref: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -') })
+          .catchall(z.unknown()),
+      )
+      .max(MAX_DESIRED_CODES),
+  })
+  .strict()
+  .refine((doc) => new Set(doc.codes.map((c) => c.ref)).size === doc.codes.length, {
+    message: 'every code needs a distinct ref',
+    path: ['codes'],
+  });
+export type DesiredCodes = z.infer<typeof desiredCodesSchema>;
+
+export const eventsAckSchema = z.object({ seq: z.number().int().min(0) }).strict();
+
+export const COMMANDS = ['unlock', 'lock', 'set_mode', 'time_sync', 'revoke_offline', 'assign_backup_code', 'get_status'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export const commandSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . : -'),
+    name: z.enum(COMMANDS, { message: `must be one of ${COMMANDS.join(', ')}` }),
+    args: z.record(z.string(), z.unknown()).default({}),
+    counter: z.number().int().min(1),
+    expires_at: isoInstant,
+  })
+  .strict();
+export type Command = z.infer<typeof commandSchema>;
+
+export const commandArgs = {
+  unlock: z.object({}).strict(),
+  lock: z.object({}).strict(),
+  get_status: z.object({}).strict(),
+  time_sync: z.object({}).strict(),
+  set_mode: z.object({ mode: z.enum(MODES) }).strict(),
+  revoke_offline: z.union([
+    z.object({ fingerprint: z.string(), expires_at: isoInstant.optional() }).strict(),
+    z.object({ code: z.string() }).strict(),
+  ]),
+  assign_backup_code: z.object({ id: z.number().int().min(1), name: z.string().min(1).max(64), starts_at: isoInstant, ends_at: isoInstant }).strict(),
+} satisfies Record<CommandName, z.ZodType>;
+
+export const timeResSchema = z
+  .object({ nonce: z.string().regex(/^[0-9a-f]{32}$/), server_time: z.number().int().positive() })
+  .strict();

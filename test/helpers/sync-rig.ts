@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { ConfigInput } from '../../firmware/config.ts';
+import { SyncLink } from '../../firmware/sync/link.ts';
+import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
+import { GatewayService } from '../../scripts/gateway/service.ts';
+import { addDevice, type GatewayDb, getDevice, openGatewayDb, type StoredEvent } from '../../scripts/gateway/store.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
+import type { TestBroker } from './mosquitto.ts';
+import { tempDir } from './tmp.ts';
+
+export interface Rig {
+  lock: SimLock;
+  link: SyncLink;
+  db: GatewayDb;
+  gateway: GatewayClient;
+  service: GatewayService;
+  channel: DeviceChannel;
+  events: StoredEvent[];
+}
+
+/** A simulated lock with its MQTT link and a gateway (client, service, SQLite) on one broker. */
+export async function startRig(broker: TestBroker, deviceId = 'front', config: ConfigInput = {}): Promise<Rig> {
+  const lock = await SimLock.create({ config: { deviceId, ...config }, startEpochMs: Date.now() });
+  const link = new SyncLink(lock.firmware, deviceId, {
+    url: broker.url,
+    outboxMax: 100_000,
+    window: 64,
+    maxRoundTripMs: 2000,
+    homeAssistant: { discovery: true, allowUnlock: false },
+  });
+  link.start();
+  const db = openGatewayDb(join(tempDir(), 'gateway.db'));
+  addDevice(db, deviceId, lock.firmware.secret);
+  const gateway = await GatewayClient.connect({ url: broker.url });
+  const events: StoredEvent[] = [];
+  const service = new GatewayService(gateway, db, { onEvent: (e) => events.push(e) });
+  await service.start();
+  const rig = { lock, link, db, gateway, service, channel: new DeviceChannel(getDevice(db, deviceId)), events };
+  afterEach(async () => {
+    await link.stop();
+    await gateway.close();
+    await lock.close();
+    db.close();
+  });
+  return rig;
+}

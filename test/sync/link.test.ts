@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { TestBroker } from '../helpers/mosquitto.ts';
+import { startRig } from '../helpers/sync-rig.ts';
+import { waitUntil } from '../helpers/wait.ts';
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await TestBroker.start();
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+const reportSchema = z.object({ revision: z.number(), codes: z.array(z.record(z.string(), z.unknown())) }).passthrough();
+
+describe('gateway sync over a real Mosquitto', () => {
+  it('applies pushed codes, reports per-code status, and delivers a keypad event that is acknowledged', async () => {
+    const rig = await startRig(broker);
+    const { lock, gateway, channel } = rig;
+    const later = new Date(Date.now() + 86_400_000).toISOString();
+    const muchLater = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    const reported = gateway.waitFor(channel.topics.reportedCodes, 10_000, (p) => {
+      const r = channel.open('reported_codes', p, reportSchema);
+      return r?.revision === 1 ? r : undefined;
+    });
+    await gateway.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
+    const doc = channel.sign('desired_codes', {
+      revision: 1,
+      issued_at: new Date().toISOString(),
+      codes: [
+        { ref: 'g1', name: 'guest', pin: '2468' },
+        { ref: 'g2', name: 'next guest', pin: '1357', kind: 'time_bound', starts_at: later, ends_at: muchLater },
+        { ref: 'g3', name: 'typo', pin: '12' },
+      ],
+    });
+    await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true });
+    const report = await reported;
+    expect(report.codes).toEqual([
+      { ref: 'g1', name: 'guest', status: 'set' },
+      { ref: 'g2', name: 'next guest', status: 'pending' },
+      { ref: 'g3', name: 'typo', status: 'error', error: 'invalid_code', message: 'pin: must be 4 to 10 digits' },
+    ]);
+    expect(JSON.stringify(report)).not.toMatch(/2468|1357/);
+
+    await lock.press('2468#');
+    expect(lock.firmware.manager.status().lastDecision?.decision).toMatchObject({ outcome: 'granted', code: { name: 'guest' } });
+    await waitUntil(() => rig.events.some((e) => e.type === 'decision'), 10_000, 'the decision event');
+    const decision = rig.events.find((e) => e.type === 'decision')!;
+    expect(decision.data).toMatchObject({ outcome: 'granted', code_name: 'guest' });
+    expect(decision.bootId).toBe(lock.firmware.bootId);
+    await waitUntil(() => rig.link.status().outboxDepth === 0, 10_000, 'the outbox to drain after acks');
+    expect(rig.link.status().ackedSeq).toBe(lock.firmware.audit.lastSeq());
+  });
+
+  it('ignores a revision it has applied and never applies half a document', async () => {
+    const rig = await startRig(broker, 'back');
+    const { gateway, channel, lock } = rig;
+    const push = async (revision: number, codes: unknown[]) => {
+      const doc = channel.sign('desired_codes', { revision, issued_at: new Date().toISOString(), codes });
+      await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true });
+    };
+    await push(5, [{ ref: 'a', name: 'a', pin: '1111' }]);
+    await waitUntil(() => lock.firmware.codes.count() === 1, 10_000, 'revision 5');
+    await push(4, [{ ref: 'b', name: 'b', pin: '2222' }]);
+    await push(6, [
+      { ref: 'a', name: 'a', pin: '1111' },
+      { ref: 'c', name: 'c', pin: '3333' },
+    ]);
+    await waitUntil(() => lock.firmware.codes.count() === 2, 10_000, 'revision 6');
+    expect(lock.firmware.codes.list().map((c) => c.ref)).toEqual(['a', 'c']);
+    expect(lock.firmware.codes.findByPin('2222')).toBeUndefined();
+  });
+});
