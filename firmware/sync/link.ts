@@ -244,17 +244,21 @@ export class SyncLink implements LinkContext {
   /** Messages are handled one at a time, in arrival order. */
   private onMessage(topic: string, payload: Buffer): void {
     const mono = performance.now();
+    // A time_sync command waits in the queue for this answer: take it at once, and timed.
+    if (topic === this.topics.timeRes) {
+      onTimeResponse(this, payload, this.pendingTime, mono);
+      return;
+    }
     this.queue = this.queue
-      .then(() => this.dispatch(topic, payload, mono))
+      .then(() => this.dispatch(topic, payload))
       .catch((error: Error) => this.log.error('handler failed', { topic, error: error.message }));
   }
 
-  private async dispatch(topic: string, payload: Buffer, mono: number): Promise<void> {
+  private async dispatch(topic: string, payload: Buffer): Promise<void> {
     const { topics } = this;
     if (topic === topics.desiredCodes) await onDesiredCodes(this, payload);
     else if (topic === topics.eventsAck) onEventsAck(this, payload);
     else if (topic === topics.cmd) await onCommand(this, payload);
-    else if (topic === topics.timeRes) onTimeResponse(this, payload, this.pendingTime, mono);
     else if (topic === topics.haSet) await onHomeAssistantSet(this, payload);
   }
 
@@ -303,7 +307,8 @@ export class SyncLink implements LinkContext {
     this.scheduleFlush();
   }
 
-  private enforceBound(): void {
+  /** Drops the oldest events beyond the bound (runs every few seconds; callable any time). */
+  enforceBound(): void {
     const dropped = this.outbox.enforceBound(this.options.outboxMax);
     if (!dropped) return;
     this.log.warn('outbox overflow: oldest events dropped', { ...dropped });

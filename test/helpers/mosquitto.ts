@@ -81,7 +81,7 @@ export class TestBroker {
 
   /** Starts (or restarts) the broker process on the same port and persistence dir. */
   async resume(): Promise<void> {
-    if (this.child && this.child.exitCode === null) return;
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     const child = spawn('mosquitto', ['-c', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (c: Buffer) => {
       this.log += c.toString();

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signature } from '../../firmware/sync/envelope.ts';
+import { commandReplySchema } from '../../scripts/gateway/client.ts';
+import { TestBroker } from '../helpers/mosquitto.ts';
+import { type Rig, startRig } from '../helpers/sync-rig.ts';
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await TestBroker.start();
+});
+afterAll(async () => {
+  await broker.close();
+});
+
+/** Publishes a raw payload on the lock's cmd topic and returns the next signed reply. */
+async function rawCommand(rig: Rig, payload: string | Buffer, match: (reply: { id: string | null }) => boolean = () => true) {
+  const { gateway, channel } = rig;
+  await gateway.mqtt.subscribeAsync(channel.topics.cmdRes, { qos: 1 });
+  const reply = gateway.waitFor(channel.topics.cmdRes, 10_000, (p) => {
+    const opened = channel.open('cmd_res', p, commandReplySchema);
+    return opened && match(opened) ? opened : undefined;
+  });
+  await gateway.mqtt.publishAsync(channel.topics.cmd, payload, { qos: 1 });
+  return reply;
+}
+
+const command = (rig: Rig, counter: number, name: string, args: Record<string, unknown> = {}, expiresInMs = 60_000) =>
+  rig.channel.sign('cmd', {
+    id: `t${counter}-${name}`,
+    name,
+    args,
+    counter,
+    expires_at: new Date(Date.now() + expiresInMs).toISOString(),
+  });
+
+describe('signed commands', () => {
+  it('runs a good command once and refuses forged, replayed, expired and malformed ones without changing anything', async () => {
+    const rig = await startRig(broker, 'cmdlock');
+    const { lock } = rig;
+    const auditBefore = () => lock.firmware.codes.count();
+
+    const ok = await rawCommand(rig, JSON.stringify(command(rig, 1, 'set_mode', { mode: 'vacation' })));
+    expect(ok).toMatchObject({ id: 't1-set_mode', ok: true, result: { mode: 'vacation' } });
+    expect(lock.firmware.manager.status().mode).toBe('vacation');
+
+    const replay = await rawCommand(rig, JSON.stringify(command(rig, 1, 'set_mode', { mode: 'normal' })));
+    expect(replay).toMatchObject({ ok: false, error: 'replayed' });
+    const expired = await rawCommand(rig, JSON.stringify(command(rig, 2, 'set_mode', { mode: 'normal' }, -60_000)));
+    expect(expired).toMatchObject({ ok: false, error: 'expired' });
+    const tooFar = await rawCommand(rig, JSON.stringify(command(rig, 3, 'set_mode', { mode: 'normal' }, 3_600_000)));
+    expect(tooFar).toMatchObject({ ok: false, error: 'expiry_too_far' });
+
+    const forged = { ...command(rig, 4, 'set_mode', { mode: 'normal' }) };
+    forged.sig = signature(new Uint8Array(32), 'cmd', 'cmdlock', { ...forged, sig: undefined } as Record<string, unknown>);
+    expect(await rawCommand(rig, JSON.stringify(forged))).toMatchObject({ id: 't4-set_mode', ok: false, error: 'bad_signature' });
+    const unsigned = { ...command(rig, 5, 'unlock') } as Record<string, unknown>;
+    delete unsigned.sig;
+    expect(await rawCommand(rig, JSON.stringify(unsigned))).toMatchObject({ ok: false, error: 'bad_signature' });
+    // A signature for another topic (an events ack) does not pass as a command.
+    const crossKind = { ...command(rig, 6, 'unlock') };
+    crossKind.sig = rig.channel.sign('events_ack', { ...crossKind, sig: undefined }).sig;
+    expect(await rawCommand(rig, JSON.stringify(crossKind))).toMatchObject({ ok: false, error: 'bad_signature' });
+
+    expect(await rawCommand(rig, '{not json')).toMatchObject({ id: null, ok: false, error: 'bad_json' });
+    expect(await rawCommand(rig, '[1,2]')).toMatchObject({ ok: false, error: 'bad_json' });
+    expect(await rawCommand(rig, Buffer.alloc(1024 * 1024 + 1, 0x20))).toMatchObject({ ok: false, error: 'too_large' });
+    const wrongTypes = rig.channel.sign('cmd', { id: 'w', name: 'unlock', args: {}, counter: 'seven', expires_at: 'soon' });
+    const wrong = await rawCommand(rig, JSON.stringify(wrongTypes));
+    expect(wrong).toMatchObject({ id: 'w', ok: false, error: 'invalid' });
+    expect(wrong.message).toMatch(/counter/);
+    const badArgs = await rawCommand(rig, JSON.stringify(command(rig, 7, 'set_mode', { mode: 'party' })));
+    expect(badArgs).toMatchObject({ ok: false, error: 'invalid_args' });
+
+    expect(lock.firmware.manager.status().mode).toBe('vacation');
+    expect(lock.firmware.manager.status().lock).toBe('locked');
+    expect(auditBefore()).toBe(0);
+
+    const status = await rawCommand(rig, JSON.stringify(command(rig, 8, 'get_status')));
+    expect(status).toMatchObject({ ok: true, result: { lock: 'locked', mode: 'vacation', clock_trusted: true } });
+  });
+
+  it('unlocks on command, persisting the counter so a replay fails after a reboot', async () => {
+    const rig = await startRig(broker, 'cmdlock2');
+    const unlock = JSON.stringify(command(rig, 10, 'unlock'));
+    expect(await rawCommand(rig, unlock)).toMatchObject({ ok: true });
+    await rig.lock.settle();
+    expect(rig.lock.firmware.audit.latest(10).map((r) => r.type)).toContain('remote_unlock');
+    await rig.link.stop();
+    await rig.lock.powerCycle();
+    const { SyncLink } = await import('../../firmware/sync/link.ts');
+    const relinked = new SyncLink(rig.lock.firmware, 'cmdlock2', rig.link.options);
+    relinked.start();
+    try {
+      const replay = await rawCommand(rig, unlock, (r) => r.id === 't10-unlock');
+      expect(replay).toMatchObject({ ok: false, error: 'replayed' });
+    } finally {
+      await relinked.stop();
+    }
+  });
+
+  it('syncs time with the gateway: a short round trip sets the clock and trusts it', async () => {
+    const rig = await startRig(broker, 'timelock');
+    rig.lock.hal.rtc.loseBattery();
+    await rig.lock.firmware.manager.refreshClock();
+    expect(rig.lock.firmware.manager.status().clockTrusted).toBe(false);
+    const reply = await rawCommand(rig, JSON.stringify(command(rig, 1, 'time_sync')));
+    expect(reply).toMatchObject({ ok: true });
+    expect(reply.result!.accuracy_ms).toBeLessThanOrEqual(1000);
+    expect(rig.lock.firmware.manager.status().clockTrusted).toBe(true);
+    expect(Math.abs(rig.lock.hal.rtc.peek().epochMs - Date.now())).toBeLessThan(2000);
+    expect(rig.lock.firmware.clock.snapshot().lastSyncSource).toBe('gateway');
+  });
+});
