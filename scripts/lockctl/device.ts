@@ -1,0 +1,38 @@
+import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
+import { readProvisioning } from '../../firmware/provisioning.ts';
+import { addDevice, listDevices, openGatewayDb } from '../gateway/store.ts';
+import { GATEWAY_FLAGS, gatewayDbPath, print } from './common.ts';
+
+export const DEVICE_HELP = `Usage: lockctl device <add|list> [options]
+
+  lockctl device add --provisioning FILE [--gateway-db FILE]
+      registers a lock with this gateway (its id and device secret, from the file
+      lockctl provision made); lockctl provision --gateway-db does this too
+  lockctl device list [--gateway-db FILE] [--json]`;
+
+export async function deviceCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const command = `lockctl device ${sub ?? ''}`.trim();
+  const { values } = parseFlags(command, rest, { ...GATEWAY_FLAGS, provisioning: { type: 'string' } });
+  if (!sub || values.help) {
+    process.stdout.write(`${DEVICE_HELP}\n`);
+    return sub ? 0 : 2;
+  }
+  const db = openGatewayDb(gatewayDbPath(values));
+  try {
+    if (sub === 'add') {
+      const record = readProvisioning(requireFlag(command, values.provisioning, '--provisioning', 'FILE'));
+      addDevice(db, record.deviceId, record.secret);
+      print(values.json, { ok: true, deviceId: record.deviceId }, `registered device ${record.deviceId}`);
+      return 0;
+    }
+    if (sub === 'list') {
+      const devices = listDevices(db);
+      print(values.json, devices, devices.length ? devices.join('\n') : 'no devices');
+      return 0;
+    }
+    throw new UsageError(`lockctl device: unknown subcommand ${JSON.stringify(sub)}; expected add or list`);
+  } finally {
+    db.close();
+  }
+}
