@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { TumblerError } from './errors.ts';
 
@@ -65,4 +66,54 @@ export async function runCli(name: string, main: () => Promise<number | undefine
       process.exitCode = 70;
     }
   }
+}
+
+export interface CommandEntry {
+  run: (argv: string[]) => Promise<number>;
+  help: string;
+}
+
+/**
+ * Dispatches `TOOL <command> ...`: --help, --version, `help <command>`, and a one-line
+ * error naming an unknown command. Shared by lockfw, lockctl and lockdiag-style tools.
+ */
+export async function dispatchCommand(
+  tool: string,
+  help: string,
+  version: string,
+  commands: Record<string, CommandEntry>,
+  argv: string[],
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(`${help}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${tool} ${version}\n`);
+    return 0;
+  }
+  if (name === 'help') {
+    const topic = rest[0] ? commands[rest[0]] : undefined;
+    process.stdout.write(`${topic ? topic.help : help}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    throw new UsageError(
+      `${tool}: unknown command ${JSON.stringify(name)}; expected ${Object.keys(commands).join(', ')} (see ${tool} --help)`,
+    );
+  }
+  return command.run(rest);
+}
+
+/** The package version: one level up from the source, two from dist/. */
+export function packageVersion(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { version: string })
+        .version;
+    } catch {}
+  }
+  return 'unknown';
 }

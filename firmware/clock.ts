@@ -16,6 +16,8 @@ export interface ClockReading {
   epochMs: number;
   trusted: boolean;
   untrustedReason: UntrustedReason | null;
+  /** The persisted time floor: the latest time seen from a trusted clock (0 before any). */
+  floor: number;
 }
 
 export interface ClockPolicy {
@@ -57,10 +59,23 @@ export class TrustedClock {
       const previous = { ...this.record };
       this.record = { ...this.record, untrusted: reason };
       this.state.set(KEY, this.record);
-      this.notify({ epochMs: reading.epochMs, trusted: reason === null, untrustedReason: reason }, previous);
+      this.notify(
+        {
+          epochMs: reading.epochMs,
+          trusted: reason === null,
+          untrustedReason: reason,
+          floor: this.record.floor,
+        },
+        previous,
+      );
     }
     if (reason === null && reading.epochMs > this.record.floor) this.record.floor = reading.epochMs;
-    return { epochMs: reading.epochMs, trusted: reason === null, untrustedReason: reason };
+    return {
+      epochMs: reading.epochMs,
+      trusted: reason === null,
+      untrustedReason: reason,
+      floor: this.record.floor,
+    };
   }
 
   /** Sets the RTC from a trusted source and trusts the clock again; the floor follows. */
@@ -72,7 +87,7 @@ export class TrustedClock {
     this.record = { floor: epochMs, untrusted: null, lastSyncAt: epochMs, lastSyncSource: source };
     this.state.set(KEY, this.record);
     this.savedFloor = epochMs;
-    this.notify({ epochMs, trusted: true, untrustedReason: null }, previous);
+    this.notify({ epochMs, trusted: true, untrustedReason: null, floor: epochMs }, previous);
   }
 
   /** Writes the floor if it moved; call inside the transaction that records an event. */

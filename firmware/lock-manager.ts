@@ -100,7 +100,7 @@ export class LockManager {
   private lockout: LockoutState;
   private settings: Settings;
   private lastDecision: DecisionRecord | null = null;
-  private lastClock: ClockReading = { epochMs: 0, trusted: true, untrustedReason: null };
+  private lastClock: ClockReading = { epochMs: 0, trusted: true, untrustedReason: null, floor: 0 };
   private lastClockMono = 0;
   private inFlight = 0;
   private readonly policy: LockoutPolicy;

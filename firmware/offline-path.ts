@@ -19,7 +19,7 @@ import {
   type OfflineRequest,
 } from './access/offline-issue.ts';
 import type { Credential } from './access/types.ts';
-import type { ClockReading, ClockRecord } from './clock.ts';
+import type { ClockReading } from './clock.ts';
 import type { FirmwareConfig } from './config.ts';
 import type { StoreParts } from './firmware.ts';
 import type { OfflineResolver } from './lock-manager.ts';
@@ -35,7 +35,6 @@ import { type OfflineCodeRow, type OfflineRevocation, OfflineStore } from './sto
 
 const PRUNE_EVERY_MS = 3_600_000;
 /** The state key TrustedClock persists its record under (firmware/clock.ts). */
-const CLOCK_STATE_KEY = 'clock';
 
 const stores = new WeakMap<Db, OfflineStore>();
 
@@ -127,8 +126,7 @@ class OfflinePath implements OfflineResolver {
    */
   private referenceTime(reading: ClockReading): number {
     if (reading.trusted) return reading.epochMs;
-    const floor = this.parts.state.get<Partial<ClockRecord>>(CLOCK_STATE_KEY, {}).floor ?? 0;
-    return floor > 0 ? floor : reading.epochMs;
+    return reading.floor > 0 ? reading.floor : reading.epochMs;
   }
 
   private currentKey(): OfflineKey {

@@ -1,57 +1,43 @@
-import { readFileSync } from 'node:fs';
-import { runCli, UsageError } from '../firmware/cli.ts';
+import { type CommandEntry, dispatchCommand, packageVersion, runCli } from '../firmware/cli.ts';
+import { CODES_HELP, codesCommand } from './lockctl/codes.ts';
+import { COMMAND_HELP, lockCommand } from './lockctl/command.ts';
+import { DEVICE_HELP, deviceCommand } from './lockctl/device.ts';
+import { EVENTS_HELP, eventsCommand } from './lockctl/events.ts';
 import { OFFLINE_CODE_HELP, offlineCodeCommand } from './lockctl/offline-code.ts';
 import { PROVISION_HELP, provisionCommand } from './lockctl/provision.ts';
 
-/** From package.json: one level up in a checkout, two from dist/scripts/. */
-function version(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { version: string })
-        .version;
-    } catch {}
-  }
-  return 'unknown';
-}
-
-const HELP = `lockctl: gateway-side tools for Tumbler locks
+const HELP = `lockctl: the gateway and code issuer for Tumbler locks
 
 Usage: lockctl <command> [options]
 
 Commands:
-  provision     make a lock's provisioning file (its device secret)
-  offline-code  issue an offline code for a lock from its provisioning file
-  help          lockctl help <command> shows a command's options
+  provision       make a lock's provisioning file (its device secret) and register it
+  device          register (add) or list locks in the gateway database
+  offline-code    issue an offline code for a lock from its provisioning file
+  codes           push the gateway's codes to a lock (desired/codes); show their status
+  events          print stored events; --follow runs the gateway service
+  unlock, lock    signed commands; also: status, mode set MODE, time sync,
+                  revoke-offline, backup assign
+  help            lockctl help <command> shows a command's options
 
-Options: --help, --version. Docs: docs/offline-codes.md.`;
+Options: --help, --version. Docs: docs/protocol.md, docs/offline-codes.md.`;
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+const lock: CommandEntry = { run: lockCommand, help: COMMAND_HELP };
+const COMMANDS: Record<string, CommandEntry> = {
   provision: { run: provisionCommand, help: PROVISION_HELP },
+  device: { run: deviceCommand, help: DEVICE_HELP },
   'offline-code': { run: offlineCodeCommand, help: OFFLINE_CODE_HELP },
+  codes: { run: codesCommand, help: CODES_HELP },
+  events: { run: eventsCommand, help: EVENTS_HELP },
+  unlock: { ...lock, run: (argv) => lockCommand(['unlock', ...argv]) },
+  lock: { ...lock, run: (argv) => lockCommand(['lock', ...argv]) },
+  status: { ...lock, run: (argv) => lockCommand(['status', ...argv]) },
+  mode: { ...lock, run: (argv) => lockCommand(['mode', ...argv]) },
+  time: { ...lock, run: (argv) => lockCommand(['time', ...argv]) },
+  'revoke-offline': { ...lock, run: (argv) => lockCommand(['revoke-offline', ...argv]) },
+  backup: { ...lock, run: (argv) => lockCommand(['backup', ...argv]) },
 };
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(`${HELP}\n`);
-    return name ? 0 : 2;
-  }
-  if (name === '--version' || name === '-V') {
-    process.stdout.write(`lockctl ${version()}\n`);
-    return 0;
-  }
-  if (name === 'help') {
-    const topic = rest[0] ? COMMANDS[rest[0]] : undefined;
-    process.stdout.write(`${topic ? topic.help : HELP}\n`);
-    return 0;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    throw new UsageError(
-      `lockctl: unknown command ${JSON.stringify(name)}; expected ${Object.keys(COMMANDS).join(', ')} (see lockctl --help)`,
-    );
-  }
-  return command.run(rest);
-}
-
-await runCli('lockctl', () => main(process.argv.slice(2)));
+await runCli('lockctl', () =>
+  dispatchCommand('lockctl', HELP, packageVersion(), COMMANDS, process.argv.slice(2)),
+);

@@ -24,8 +24,13 @@ export interface DecisionInput {
 const denied = (reason: DenialReason, code?: CodeRef, detail?: string): Decision =>
   code ? { outcome: 'denied', reason, code, ...(detail ? { detail } : {}) } : { outcome: 'denied', reason };
 
-export function codeRef(credential: Credential, kind: CodeRef['kind'] = credential.kind): CodeRef {
-  return { id: credential.id, name: credential.name, kind, role: credential.role };
+export function codeRef(credential: Credential): CodeRef {
+  return {
+    id: credential.id,
+    name: credential.name,
+    kind: credential.offline ? 'offline' : credential.kind,
+    role: credential.role,
+  };
 }
 
 /** Whether judging this credential needs the wall clock. */

@@ -127,6 +127,7 @@ export function offlineCredential(
     expireAfterFirstUseMin: null,
     uses: state.uses,
     firstUsedAt: state.activatedAt,
+    offline: true as const,
   };
   const end = activated ? window.validUntil : window.activateBy;
   switch (code.kind) {

@@ -55,6 +55,8 @@ export interface Credential {
   expireAfterFirstUseMin: number | null;
   uses: number;
   firstUsedAt: number | null;
+  /** Set for a validated offline code: decisions then name its kind `offline`. */
+  offline?: true;
 }
 
 export interface CodeRef {

@@ -44,7 +44,13 @@ export class DeviceChannel {
 }
 
 export const commandReplySchema = z
-  .object({ id: z.string().nullable(), ok: z.boolean(), result: z.record(z.string(), z.unknown()).optional(), error: z.string().optional(), message: z.string().optional() })
+  .object({
+    id: z.string().nullable(),
+    ok: z.boolean(),
+    result: z.record(z.string(), z.unknown()).optional(),
+    error: z.string().optional(),
+    message: z.string().optional(),
+  })
   .strict();
 export type CommandReply = z.infer<typeof commandReplySchema>;
 
@@ -68,7 +74,10 @@ export class GatewayClient {
     try {
       return new GatewayClient(await connectAsync(options.url, clientOptions, false));
     } catch (error) {
-      throw new TumblerError('broker_unreachable', `cannot connect to ${options.url}: ${(error as Error).message}`);
+      throw new TumblerError(
+        'broker_unreachable',
+        `cannot connect to ${options.url}: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -77,7 +86,13 @@ export class GatewayClient {
   }
 
   /** Publishes a signed command and waits for its reply on cmd/res. */
-  async command(channel: DeviceChannel, counter: number, name: string, args: Record<string, unknown>, timeoutMs = 10_000): Promise<CommandReply> {
+  async command(
+    channel: DeviceChannel,
+    counter: number,
+    name: string,
+    args: Record<string, unknown>,
+    timeoutMs = 10_000,
+  ): Promise<CommandReply> {
     const id = `c${randomBytes(6).toString('hex')}`;
     const reply = this.waitFor(channel.topics.cmdRes, timeoutMs, (payload) => {
       const opened = channel.open('cmd_res', payload, commandReplySchema);
@@ -110,7 +125,9 @@ export class GatewayClient {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new TumblerError('timeout', `no answer on ${topic} within ${timeoutMs} ms (is the lock online?)`));
+        reject(
+          new TumblerError('timeout', `no answer on ${topic} within ${timeoutMs} ms (is the lock online?)`),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { GatewayClient } from './client.ts';
 import { DeviceChannel } from './client.ts';
-import { advanceAck, type GatewayDb, getDevice, type StoredEvent, storeEvent, storeReported } from './store.ts';
+import {
+  advanceAck,
+  type GatewayDb,
+  getDevice,
+  type StoredEvent,
+  storeEvent,
+  storeReported,
+} from './store.ts';
 
 const eventSchema = z
   .object({
@@ -99,7 +106,9 @@ export class GatewayService {
       const request = channel.open('time_req', payload, timeReqSchema);
       if (!request) return;
       const body = channel.sign('time_res', { nonce: request.nonce, server_time: Date.now() });
-      void this.client.mqtt.publishAsync(channel.topics.timeRes, JSON.stringify(body), { qos: 1 }).catch(() => undefined);
+      void this.client.mqtt
+        .publishAsync(channel.topics.timeRes, JSON.stringify(body), { qos: 1 })
+        .catch(() => undefined);
     } else {
       if (payload.length === 0) return;
       const reported = channel.open('reported_codes', payload, reportedSchema);
@@ -118,7 +127,9 @@ export class GatewayService {
         const { seq } = advanceAck(this.db, deviceId);
         if (seq === 0) continue;
         const body = channel.sign('events_ack', { seq });
-        void this.client.mqtt.publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 }).catch(() => undefined);
+        void this.client.mqtt
+          .publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 })
+          .catch(() => undefined);
       }
       this.ackPending.clear();
     });

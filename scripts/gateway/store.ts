@@ -1,5 +1,5 @@
-import { dirname } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { TumblerError } from '../../firmware/errors.ts';
 
@@ -63,11 +63,16 @@ export interface DeviceRecord {
 }
 
 export function addDevice(db: GatewayDb, deviceId: string, secret: Uint8Array, now = Date.now()): void {
-  const existing = db.prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?').get(deviceId);
+  const existing = db
+    .prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?')
+    .get(deviceId);
   const hex = Buffer.from(secret).toString('hex');
   if (existing) {
     if (existing.secret !== hex) {
-      throw new TumblerError('device_exists', `device ${deviceId} is already registered with a different secret`);
+      throw new TumblerError(
+        'device_exists',
+        `device ${deviceId} is already registered with a different secret`,
+      );
     }
     return;
   }
@@ -75,22 +80,32 @@ export function addDevice(db: GatewayDb, deviceId: string, secret: Uint8Array, n
 }
 
 export function getDevice(db: GatewayDb, deviceId: string): DeviceRecord {
-  const row = db.prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?').get(deviceId);
+  const row = db
+    .prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?')
+    .get(deviceId);
   if (!row) {
-    throw new TumblerError('unknown_device', `device ${deviceId} is not registered here (lockctl provision or lockctl device add)`);
+    throw new TumblerError(
+      'unknown_device',
+      `device ${deviceId} is not registered here (lockctl provision or lockctl device add)`,
+    );
   }
   return { deviceId, secret: new Uint8Array(Buffer.from(row.secret, 'hex')) };
 }
 
 export function listDevices(db: GatewayDb): string[] {
-  return db.prepare<[], { device_id: string }>('SELECT device_id FROM devices ORDER BY device_id').all().map((r) => r.device_id);
+  return db
+    .prepare<[], { device_id: string }>('SELECT device_id FROM devices ORDER BY device_id')
+    .all()
+    .map((r) => r.device_id);
 }
 
 /** Takes the next command counter (persisted first, so no two commands share one). */
 export function takeCounter(db: GatewayDb, deviceId: string): number {
   return db
     .transaction(() => {
-      const row = db.prepare<[string], { next_counter: number }>('SELECT next_counter FROM devices WHERE device_id = ?').get(deviceId);
+      const row = db
+        .prepare<[string], { next_counter: number }>('SELECT next_counter FROM devices WHERE device_id = ?')
+        .get(deviceId);
       if (!row) throw new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
       db.prepare('UPDATE devices SET next_counter = next_counter + 1 WHERE device_id = ?').run(deviceId);
       return row.next_counter;
@@ -102,7 +117,11 @@ export function takeCounter(db: GatewayDb, deviceId: string): number {
 export function takeRevision(db: GatewayDb, deviceId: string, reportedRevision: number): number {
   return db
     .transaction(() => {
-      const row = db.prepare<[string], { desired_revision: number }>('SELECT desired_revision FROM devices WHERE device_id = ?').get(deviceId);
+      const row = db
+        .prepare<[string], { desired_revision: number }>(
+          'SELECT desired_revision FROM devices WHERE device_id = ?',
+        )
+        .get(deviceId);
       if (!row) throw new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
       const revision = Math.max(row.desired_revision, reportedRevision) + 1;
       db.prepare('UPDATE devices SET desired_revision = ? WHERE device_id = ?').run(revision, deviceId);
@@ -128,7 +147,16 @@ export function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()):
     .prepare(
       'INSERT OR IGNORE INTO events (device_id, seq, boot_id, at, type, data, prev_seq, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     )
-    .run(event.deviceId, event.seq, event.bootId, event.at, event.type, JSON.stringify(event.data), event.prevSeq, now);
+    .run(
+      event.deviceId,
+      event.seq,
+      event.bootId,
+      event.at,
+      event.type,
+      JSON.stringify(event.data),
+      event.prevSeq,
+      now,
+    );
   return result.changes === 1;
 }
 
@@ -140,7 +168,9 @@ export function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()):
 export function advanceAck(db: GatewayDb, deviceId: string): { previous: number; seq: number } {
   return db
     .transaction(() => {
-      const previous = db.prepare<[string], { seq: number }>('SELECT seq FROM acks WHERE device_id = ?').get(deviceId)?.seq ?? 0;
+      const previous =
+        db.prepare<[string], { seq: number }>('SELECT seq FROM acks WHERE device_id = ?').get(deviceId)
+          ?.seq ?? 0;
       const next = db.prepare<[string, number, number], { seq: number }>(
         'SELECT MIN(seq) AS seq FROM events WHERE device_id = ? AND seq > ? AND prev_seq <= ?',
       );
@@ -151,10 +181,9 @@ export function advanceAck(db: GatewayDb, deviceId: string): { previous: number;
         seq = row.seq;
       }
       if (seq !== previous) {
-        db.prepare('INSERT INTO acks (device_id, seq) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq').run(
-          deviceId,
-          seq,
-        );
+        db.prepare(
+          'INSERT INTO acks (device_id, seq) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq',
+        ).run(deviceId, seq);
       }
       return { previous, seq };
     })
@@ -162,7 +191,9 @@ export function advanceAck(db: GatewayDb, deviceId: string): { previous: number;
 }
 
 export function lastAck(db: GatewayDb, deviceId: string): number {
-  return db.prepare<[string], { seq: number }>('SELECT seq FROM acks WHERE device_id = ?').get(deviceId)?.seq ?? 0;
+  return (
+    db.prepare<[string], { seq: number }>('SELECT seq FROM acks WHERE device_id = ?').get(deviceId)?.seq ?? 0
+  );
 }
 
 export function listEvents(db: GatewayDb, deviceId: string, afterSeq = 0, limit = 1000): StoredEvent[] {
@@ -170,7 +201,9 @@ export function listEvents(db: GatewayDb, deviceId: string, afterSeq = 0, limit 
     .prepare<
       [string, number, number],
       { seq: number; prev_seq: number; boot_id: string; at: string; type: string; data: string }
-    >('SELECT seq, prev_seq, boot_id, at, type, data FROM events WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+    >(
+      'SELECT seq, prev_seq, boot_id, at, type, data FROM events WHERE device_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    )
     .all(deviceId, afterSeq, limit)
     .map((r) => ({
       deviceId,
@@ -183,7 +216,13 @@ export function listEvents(db: GatewayDb, deviceId: string, afterSeq = 0, limit 
     }));
 }
 
-export function storeReported(db: GatewayDb, deviceId: string, revision: number, body: unknown, now = Date.now()): void {
+export function storeReported(
+  db: GatewayDb,
+  deviceId: string,
+  revision: number,
+  body: unknown,
+  now = Date.now(),
+): void {
   db.prepare(
     `INSERT INTO reported (device_id, revision, body, received_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (device_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, received_at = excluded.received_at`,

@@ -23,7 +23,11 @@ export const CODES_HELP = `Usage: lockctl codes <push|status> --device ID [optio
 ${GATEWAY_FLAGS_HELP}`;
 
 const reportSchema = z
-  .object({ revision: z.number(), applied_at: z.string().nullable(), codes: z.array(z.record(z.string(), z.unknown())) })
+  .object({
+    revision: z.number(),
+    applied_at: z.string().nullable(),
+    codes: z.array(z.record(z.string(), z.unknown())),
+  })
   .passthrough();
 type Report = z.infer<typeof reportSchema>;
 
@@ -32,10 +36,15 @@ function readCodesFile(command: string, path: string): Array<Record<string, unkn
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new UsageError(`${command}: --file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
+    throw new UsageError(
+      `${command}: --file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`,
+    );
   }
   const codes = Array.isArray(json) ? json : (json as { codes?: unknown })?.codes;
-  if (!Array.isArray(codes) || !codes.every((c) => typeof c === 'object' && c !== null && typeof c.ref === 'string')) {
+  if (
+    !Array.isArray(codes) ||
+    !codes.every((c) => typeof c === 'object' && c !== null && typeof c.ref === 'string')
+  ) {
     throw new UsageError(`${command}: --file ${path} must hold an array of codes, each with a string "ref"`);
   }
   return codes as Array<Record<string, unknown>>;
@@ -45,7 +54,9 @@ function formatReport(report: Report): string {
   const lines = [`revision ${report.revision} applied ${report.applied_at ?? '-'}`];
   for (const code of report.codes) {
     const error = code.status === 'error' ? `  ${code.error}: ${code.message}` : '';
-    lines.push(`  ${String(code.ref).padEnd(20)} ${String(code.name ?? '').padEnd(20)} ${code.status}${error}`);
+    lines.push(
+      `  ${String(code.ref).padEnd(20)} ${String(code.name ?? '').padEnd(20)} ${code.status}${error}`,
+    );
   }
   const lastError = (report as { last_error?: { error: string; message: string } }).last_error;
   if (lastError) lines.push(`last refused document: ${lastError.error}: ${lastError.message}`);
@@ -69,7 +80,8 @@ export async function codesCommand(argv: string[]): Promise<number> {
     throw new UsageError(`lockctl codes: unknown subcommand ${JSON.stringify(sub)}; expected push or status`);
   }
   const wait = timeoutMs(command, values);
-  const codes = sub === 'push' ? readCodesFile(command, requireFlag(command, values.file, '--file', 'codes.json')) : [];
+  const codes =
+    sub === 'push' ? readCodesFile(command, requireFlag(command, values.file, '--file', 'codes.json')) : [];
   return withGateway(command, values, async ({ db, client, channel, deviceId }) => {
     const retained = (minRevision: number) =>
       client.waitFor(channel.topics.reportedCodes, wait, (payload) => {
@@ -86,7 +98,9 @@ export async function codesCommand(argv: string[]): Promise<number> {
     // The next revision must beat what the lock has applied, even if another gateway pushed.
     const current = retained(0).catch(() => undefined);
     await client.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
-    const noAnswer = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), Math.min(wait, 1500)));
+    const noAnswer = new Promise<undefined>((resolve) =>
+      setTimeout(() => resolve(undefined), Math.min(wait, 1500)),
+    );
     const applied = (await Promise.race([current, noAnswer]))?.revision ?? 0;
     const revision = takeRevision(db, deviceId, applied);
     const key = values['encrypt-pins'] ? pinKey(channel.device.secret) : undefined;
@@ -95,9 +109,16 @@ export async function codesCommand(argv: string[]): Promise<number> {
       const { pin, ...rest } = code;
       return { ...rest, pin_enc: encryptPin(key, deviceId, String(code.ref), pin) };
     });
-    const doc = channel.sign('desired_codes', { revision, issued_at: new Date().toISOString(), codes: entries });
+    const doc = channel.sign('desired_codes', {
+      revision,
+      issued_at: new Date().toISOString(),
+      codes: entries,
+    });
     const answer = retained(revision);
-    await client.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true });
+    await client.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), {
+      qos: 1,
+      retain: true,
+    });
     if (values['no-wait']) {
       answer.catch(() => undefined);
       print(values.json, { ok: true, revision }, `pushed revision ${revision} (${codes.length} codes)`);
@@ -107,7 +128,10 @@ export async function codesCommand(argv: string[]): Promise<number> {
     try {
       report = await answer;
     } catch {
-      throw new TumblerError('timeout', `pushed revision ${revision}; the lock has not reported it yet (it applies it when it is online)`);
+      throw new TumblerError(
+        'timeout',
+        `pushed revision ${revision}; the lock has not reported it yet (it applies it when it is online)`,
+      );
     }
     print(values.json, report, formatReport(report));
     return report.codes.some((c) => c.status === 'error') ? 1 : 0;

@@ -1,6 +1,6 @@
+import { MODES } from '../../firmware/access/types.ts';
 import { parseFlags, UsageError } from '../../firmware/cli.ts';
 import { TumblerError } from '../../firmware/errors.ts';
-import { MODES } from '../../firmware/access/types.ts';
 import { GatewayService } from '../gateway/service.ts';
 import { takeCounter } from '../gateway/store.ts';
 import { GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, print, timeoutMs, withGateway } from './common.ts';
@@ -21,28 +21,37 @@ Exit status: 0 ok, 1 the lock refused (the error code and message are printed), 
 
 ${GATEWAY_FLAGS_HELP}`;
 
-function commandFor(words: string[], values: Record<string, string | boolean | undefined>): { name: string; args: Record<string, unknown> } {
+function commandFor(
+  words: string[],
+  values: Record<string, string | boolean | undefined>,
+): { name: string; args: Record<string, unknown> } {
   const [a, b, c] = words;
   if (a === 'unlock' || a === 'lock') return { name: a, args: {} };
   if (a === 'status') return { name: 'get_status', args: {} };
   if (a === 'mode' && b === 'set') {
-    if (!c || !(MODES as readonly string[]).includes(c)) throw new UsageError(`lockctl mode set: MODE must be one of ${MODES.join(', ')}`);
+    if (!c || !(MODES as readonly string[]).includes(c))
+      throw new UsageError(`lockctl mode set: MODE must be one of ${MODES.join(', ')}`);
     return { name: 'set_mode', args: { mode: c } };
   }
   if (a === 'time' && b === 'sync') return { name: 'time_sync', args: {} };
   if (a === 'revoke-offline') {
-    if (values.fingerprint && values.code) throw new UsageError('lockctl revoke-offline: give --fingerprint or --code, not both');
+    if (values.fingerprint && values.code)
+      throw new UsageError('lockctl revoke-offline: give --fingerprint or --code, not both');
     if (values.fingerprint) return { name: 'revoke_offline', args: { fingerprint: values.fingerprint } };
     if (values.code) return { name: 'revoke_offline', args: { code: values.code } };
     throw new UsageError('lockctl revoke-offline: --fingerprint HEX or --code DIGITS is required');
   }
   if (a === 'backup' && b === 'assign') {
     const id = Number(values.id);
-    if (!Number.isInteger(id) || id < 1) throw new UsageError('lockctl backup assign: --id must be a backup code id (lockfw codes backup list)');
+    if (!Number.isInteger(id) || id < 1)
+      throw new UsageError('lockctl backup assign: --id must be a backup code id (lockfw codes backup list)');
     for (const flag of ['name', 'starts-at', 'ends-at']) {
       if (!values[flag]) throw new UsageError(`lockctl backup assign: --${flag} is required`);
     }
-    return { name: 'assign_backup_code', args: { id, name: values.name, starts_at: values['starts-at'], ends_at: values['ends-at'] } };
+    return {
+      name: 'assign_backup_code',
+      args: { id, name: values.name, starts_at: values['starts-at'], ends_at: values['ends-at'] },
+    };
   }
   throw new UsageError(`lockctl: unknown command ${JSON.stringify(words.join(' '))} (see lockctl --help)`);
 }
@@ -63,7 +72,8 @@ export async function lockCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${COMMAND_HELP}\n`);
     return 0;
   }
-  if (words.length > arity) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(words[arity])}`);
+  if (words.length > arity)
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(words[arity])}`);
   const { name, args } = commandFor(words, values);
   const wait = timeoutMs(command, values);
   return withGateway(command, values, async ({ db, client, channel, deviceId }) => {
@@ -75,7 +85,11 @@ export async function lockCommand(argv: string[]): Promise<number> {
       throw new TumblerError('timeout', `${(error as Error).message}`);
     }
     if (reply.ok) {
-      const result = reply.result ? Object.entries(reply.result).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('\n') : '';
+      const result = reply.result
+        ? Object.entries(reply.result)
+            .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join('\n')
+        : '';
       print(values.json, reply, `ok${result ? `\n${result}` : ''}`);
       return 0;
     }

@@ -24,21 +24,31 @@ function format(event: StoredEvent): string {
 
 export async function eventsCommand(argv: string[]): Promise<number> {
   const command = 'lockctl events';
-  const { values, positionals } = parseFlags(command, argv, { ...GATEWAY_FLAGS, follow: { type: 'boolean' }, after: { type: 'string' } });
+  const { values, positionals } = parseFlags(command, argv, {
+    ...GATEWAY_FLAGS,
+    follow: { type: 'boolean' },
+    after: { type: 'string' },
+  });
   if (values.help) {
     process.stdout.write(`${EVENTS_HELP}\n`);
     return 0;
   }
-  if (positionals.length) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length)
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(positionals[0])}`);
   const after = values.after === undefined ? 0 : Number(values.after);
-  if (!Number.isInteger(after) || after < 0) throw new UsageError(`${command}: --after must be a whole number`);
+  if (!Number.isInteger(after) || after < 0)
+    throw new UsageError(`${command}: --after must be a whole number`);
   const db = openGatewayDb(gatewayDbPath(values));
-  const show = (event: StoredEvent) => process.stdout.write(`${values.json ? JSON.stringify(event) : format(event)}\n`);
+  const show = (event: StoredEvent) =>
+    process.stdout.write(`${values.json ? JSON.stringify(event) : format(event)}\n`);
   try {
     if (!values.follow) {
       const devices = values.device
         ? [values.device]
-        : db.prepare<[], { device_id: string }>('SELECT DISTINCT device_id FROM events ORDER BY device_id').all().map((r) => r.device_id);
+        : db
+            .prepare<[], { device_id: string }>('SELECT DISTINCT device_id FROM events ORDER BY device_id')
+            .all()
+            .map((r) => r.device_id);
       for (const device of devices) for (const event of listEvents(db, device, after, 100_000)) show(event);
       return 0;
     }
@@ -50,7 +60,9 @@ export async function eventsCommand(argv: string[]): Promise<number> {
       values.device ?? '+',
     );
     await service.start();
-    process.stderr.write(`lockctl events: following ${values.device ?? 'every registered lock'}; Ctrl-C stops\n`);
+    process.stderr.write(
+      `lockctl events: following ${values.device ?? 'every registered lock'}; Ctrl-C stops\n`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { createProvisioning, provisioningFileName, writeProvisioning } from '../../firmware/provisioning.ts';
+import { addDevice, DEFAULT_GATEWAY_DB, openGatewayDb } from '../gateway/store.ts';
 
 export const PROVISION_HELP = `Usage: lockctl provision --device-id ID --out DIR [--json]
 
@@ -12,6 +13,8 @@ gateway issues offline codes (lockctl offline-code --provisioning FILE).
 
   --device-id ID   1-64 letters, digits, _ or -
   --out DIR        directory for the file (created if missing)
+  --gateway-db F    also register the lock in this gateway database (default
+                   $LOCKCTL_DB or .tumbler/gateway.db); --no-register skips it
   --json           print {deviceId, path, createdAt} as JSON
 
 Never overwrites an existing file: a lock's secret must not change under it.`;
@@ -22,6 +25,8 @@ export async function provisionCommand(argv: string[]): Promise<number> {
     'device-id': { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
+    'gateway-db': { type: 'string' },
+    'no-register': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -41,6 +46,14 @@ export async function provisionCommand(argv: string[]): Promise<number> {
   const path = join(out, provisioningFileName(deviceId));
   const record = createProvisioning(deviceId);
   writeProvisioning(path, record);
+  if (!values['no-register']) {
+    const db = openGatewayDb(values['gateway-db'] ?? process.env.LOCKCTL_DB ?? DEFAULT_GATEWAY_DB);
+    try {
+      addDevice(db, deviceId, record.secret);
+    } finally {
+      db.close();
+    }
+  }
   if (values.json)
     process.stdout.write(`${JSON.stringify({ deviceId, path, createdAt: record.createdAt })}\n`);
   else

@@ -52,7 +52,7 @@ describe('offline codes through the firmware (sim HAL)', () => {
     expect(await type(lock, code.code)).toBe('granted');
     expect(lock.firmware.manager.status().lastDecision!.decision.code).toMatchObject({
       name: `offline:${code.fingerprint}`,
-      kind: 'time_bound',
+      kind: 'offline',
     });
     await lock.advance(1000);
     expect(lock.firmware.manager.status().lock).toMatch(/unlocking|unlocked/);

@@ -222,7 +222,7 @@ describe('property: a one_time code opens once (in process, SQLite on disk)', ()
               resolver = createOfflineResolver(parts, config);
               continue;
             }
-            const reading = { epochMs: t, trusted: true, untrustedReason: null };
+            const reading = { epochMs: t, trusted: true, untrustedReason: null, floor: t };
             const credential = resolver.resolve(local.code, reading, 'UTC');
             const decision = decide({
               entry: local.code,
@@ -254,7 +254,7 @@ describe('property: a one_time code opens once (in process, SQLite on disk)', ()
           const after = openStore(runDir);
           const tryAgain = createOfflineResolver(after, config).resolve(
             local.code,
-            { epochMs: start + 3_600_000, trusted: true, untrustedReason: null },
+            { epochMs: start + 3_600_000, trusted: true, untrustedReason: null, floor: start + 3_600_000 },
             'UTC',
           );
           expect(tryAgain?.uses ?? 0).toBe(grants);

@@ -21,7 +21,11 @@ afterEach(() => {
 });
 
 const codes = (revision: number, count: number) =>
-  Array.from({ length: count }, (_, i) => ({ ref: `r${revision}-${i}`, name: `guest ${revision}/${i}`, pin: String(100000 + revision * 10000 + i) }));
+  Array.from({ length: count }, (_, i) => ({
+    ref: `r${revision}-${i}`,
+    name: `guest ${revision}/${i}`,
+    pin: String(100000 + revision * 10000 + i),
+  }));
 
 async function listCodes(dataDir: string): Promise<Array<{ name: string }>> {
   const out = await runLockfw(['codes', 'list', '--data', dataDir, '--json']);
@@ -39,14 +43,31 @@ describe('power cut while applying desired/codes', () => {
     const channel = new DeviceChannel(getDevice(db, 'cutlock'));
     const gateway = await GatewayClient.connect({ url: broker.url });
     const start = () => {
-      const proc = spawnLockfw(['run', '--hal', 'sim', '--data', dataDir, '--init', '--provisioning', join(dir, 'p.json'), '--mqtt', broker.url]);
+      const proc = spawnLockfw([
+        'run',
+        '--hal',
+        'sim',
+        '--data',
+        dataDir,
+        '--init',
+        '--provisioning',
+        join(dir, 'p.json'),
+        '--mqtt',
+        broker.url,
+      ]);
       running.push(proc);
       return proc;
     };
     const push = (revision: number) =>
       gateway.mqtt.publishAsync(
         channel.topics.desiredCodes,
-        JSON.stringify(channel.sign('desired_codes', { revision, issued_at: new Date().toISOString(), codes: codes(revision, 1000) })),
+        JSON.stringify(
+          channel.sign('desired_codes', {
+            revision,
+            issued_at: new Date().toISOString(),
+            codes: codes(revision, 1000),
+          }),
+        ),
         { qos: 1, retain: true },
       );
     try {
@@ -76,7 +97,11 @@ describe('power cut while applying desired/codes', () => {
       expect(verify.status).toBe(0);
       // After a final clean boot the newest revision is applied from the retained document.
       proc = start();
-      await waitUntil(async () => (await listCodes(dataDir)).every((c) => c.name.startsWith('guest 5/')), 20_000, 'revision 5');
+      await waitUntil(
+        async () => (await listCodes(dataDir)).every((c) => c.name.startsWith('guest 5/')),
+        20_000,
+        'revision 5',
+      );
       // What survived each cut only ever moves forward, and never past what was pushed.
       expect(outcomes.every((r, i) => r <= i + 2 && (i === 0 || r >= outcomes[i - 1]!))).toBe(true);
       console.log('revisions that survived each cut:', outcomes.join(', '));

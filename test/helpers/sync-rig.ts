@@ -2,10 +2,16 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { ConfigInput } from '../../firmware/config.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
 import { GatewayService } from '../../scripts/gateway/service.ts';
-import { addDevice, type GatewayDb, getDevice, openGatewayDb, type StoredEvent } from '../../scripts/gateway/store.ts';
-import { SimLock } from '../../keypad-sim/sim-lock.ts';
+import {
+  addDevice,
+  type GatewayDb,
+  getDevice,
+  openGatewayDb,
+  type StoredEvent,
+} from '../../scripts/gateway/store.ts';
 import type { TestBroker } from './mosquitto.ts';
 import { tempDir } from './tmp.ts';
 
@@ -20,7 +26,11 @@ export interface Rig {
 }
 
 /** A simulated lock with its MQTT link and a gateway (client, service, SQLite) on one broker. */
-export async function startRig(broker: TestBroker, deviceId = 'front', config: ConfigInput = {}): Promise<Rig> {
+export async function startRig(
+  broker: TestBroker,
+  deviceId = 'front',
+  config: ConfigInput = {},
+): Promise<Rig> {
   const lock = await SimLock.create({ config: { deviceId, ...config }, startEpochMs: Date.now() });
   const link = new SyncLink(lock.firmware, deviceId, {
     url: broker.url,
@@ -36,7 +46,15 @@ export async function startRig(broker: TestBroker, deviceId = 'front', config: C
   const events: StoredEvent[] = [];
   const service = new GatewayService(gateway, db, { onEvent: (e) => events.push(e) });
   await service.start();
-  const rig = { lock, link, db, gateway, service, channel: new DeviceChannel(getDevice(db, deviceId)), events };
+  const rig = {
+    lock,
+    link,
+    db,
+    gateway,
+    service,
+    channel: new DeviceChannel(getDevice(db, deviceId)),
+    events,
+  };
   afterEach(async () => {
     await link.stop();
     await gateway.close();

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { deriveOfflineKey, verifyOfflineCode } from '../../firmware/access/offline.ts';
 import { readProvisioning } from '../../firmware/provisioning.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -14,9 +15,14 @@ interface Run {
   stderr: string;
 }
 
+const gatewayDir = mkdtempSync(join(tmpdir(), 'tumbler-lockctl-'));
+afterAll(() => rmSync(gatewayDir, { recursive: true, force: true }));
+
 function lockctl(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [LOCKCTL, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    // The gateway database goes to a temporary dir, never the checkout.
+    const env = { ...process.env, LOCKCTL_DB: join(gatewayDir, 'gateway.db') };
+    execFile(process.execPath, [LOCKCTL, ...args], { timeout: 30_000, env }, (error, stdout, stderr) => {
       const status = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ status, stdout, stderr });
     });

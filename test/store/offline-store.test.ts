@@ -21,7 +21,7 @@ const START = Date.parse('2026-06-10T12:00:00Z');
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const config: FirmwareConfig = { ...DEFAULT_CONFIG, timezone: ZONE };
-const trusted = (epochMs: number) => ({ epochMs, trusted: true, untrustedReason: null });
+const trusted = (epochMs: number) => ({ epochMs, trusted: true, untrustedReason: null, floor: epochMs });
 
 /** One decision's write path, as LockManager runs it: resolve, then record inside a transaction. */
 function grant(
@@ -282,15 +282,14 @@ describe('offline path with the store', () => {
       epochMs: Date.UTC(2000, 0, 1),
       trusted: false,
       untrustedReason: 'rtc_lost_power' as const,
+      floor: 0,
     };
     expect(resolver.resolve(code.code, reset, ZONE)).toBeUndefined();
-    parts.state.set('clock', {
-      floor: START + 5 * HOUR,
-      untrusted: 'rtc_lost_power',
-      lastSyncAt: null,
-      lastSyncSource: null,
+    // With a floor (the last trusted time) the code is found, to be refused as clock_untrusted.
+    expect(resolver.resolve(code.code, { ...reset, floor: START + 5 * HOUR }, ZONE)).toMatchObject({
+      kind: 'time_bound',
+      startsAt: START,
     });
-    expect(resolver.resolve(code.code, reset, ZONE)).toMatchObject({ kind: 'time_bound', startsAt: START });
     parts.db.close();
   });
 

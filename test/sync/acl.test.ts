@@ -31,7 +31,12 @@ afterAll(async () => {
 });
 
 async function login(username: string, password: string): Promise<MqttClient> {
-  const client = await connectAsync(broker.url, { username, password, reconnectPeriod: 0, connectTimeout: 3000 });
+  const client = await connectAsync(broker.url, {
+    username,
+    password,
+    reconnectPeriod: 0,
+    connectTimeout: 3000,
+  });
   clients.push(client);
   return client;
 }
@@ -47,7 +52,14 @@ function received(client: MqttClient, topic: string, ms: number): Promise<string
 describe('example Mosquitto ACL', () => {
   it('refuses anonymous clients and wrong passwords', async () => {
     await expect(connectAsync(broker.url, { reconnectPeriod: 0, connectTimeout: 3000 })).rejects.toThrow();
-    await expect(connectAsync(broker.url, { username: 'lockA', password: 'nope', reconnectPeriod: 0, connectTimeout: 3000 })).rejects.toThrow();
+    await expect(
+      connectAsync(broker.url, {
+        username: 'lockA',
+        password: 'nope',
+        reconnectPeriod: 0,
+        connectTimeout: 3000,
+      }),
+    ).rejects.toThrow();
   });
 
   it("lets a lock use its own topics and neither read nor write another lock's", async () => {

@@ -13,7 +13,11 @@ afterAll(async () => {
 });
 
 /** Publishes a raw payload on the lock's cmd topic and returns the next signed reply. */
-async function rawCommand(rig: Rig, payload: string | Buffer, match: (reply: { id: string | null }) => boolean = () => true) {
+async function rawCommand(
+  rig: Rig,
+  payload: string | Buffer,
+  match: (reply: { id: string | null }) => boolean = () => true,
+) {
   const { gateway, channel } = rig;
   await gateway.mqtt.subscribeAsync(channel.topics.cmdRes, { qos: 1 });
   const reply = gateway.waitFor(channel.topics.cmdRes, 10_000, (p) => {
@@ -24,7 +28,13 @@ async function rawCommand(rig: Rig, payload: string | Buffer, match: (reply: { i
   return reply;
 }
 
-const command = (rig: Rig, counter: number, name: string, args: Record<string, unknown> = {}, expiresInMs = 60_000) =>
+const command = (
+  rig: Rig,
+  counter: number,
+  name: string,
+  args: Record<string, unknown> = {},
+  expiresInMs = 60_000,
+) =>
   rig.channel.sign('cmd', {
     id: `t${counter}-${name}`,
     name,
@@ -45,26 +55,54 @@ describe('signed commands', () => {
 
     const replay = await rawCommand(rig, JSON.stringify(command(rig, 1, 'set_mode', { mode: 'normal' })));
     expect(replay).toMatchObject({ ok: false, error: 'replayed' });
-    const expired = await rawCommand(rig, JSON.stringify(command(rig, 2, 'set_mode', { mode: 'normal' }, -60_000)));
+    const expired = await rawCommand(
+      rig,
+      JSON.stringify(command(rig, 2, 'set_mode', { mode: 'normal' }, -60_000)),
+    );
     expect(expired).toMatchObject({ ok: false, error: 'expired' });
-    const tooFar = await rawCommand(rig, JSON.stringify(command(rig, 3, 'set_mode', { mode: 'normal' }, 3_600_000)));
+    const tooFar = await rawCommand(
+      rig,
+      JSON.stringify(command(rig, 3, 'set_mode', { mode: 'normal' }, 3_600_000)),
+    );
     expect(tooFar).toMatchObject({ ok: false, error: 'expiry_too_far' });
 
     const forged = { ...command(rig, 4, 'set_mode', { mode: 'normal' }) };
-    forged.sig = signature(new Uint8Array(32), 'cmd', 'cmdlock', { ...forged, sig: undefined } as Record<string, unknown>);
-    expect(await rawCommand(rig, JSON.stringify(forged))).toMatchObject({ id: 't4-set_mode', ok: false, error: 'bad_signature' });
+    forged.sig = signature(new Uint8Array(32), 'cmd', 'cmdlock', { ...forged, sig: undefined } as Record<
+      string,
+      unknown
+    >);
+    expect(await rawCommand(rig, JSON.stringify(forged))).toMatchObject({
+      id: 't4-set_mode',
+      ok: false,
+      error: 'bad_signature',
+    });
     const unsigned = { ...command(rig, 5, 'unlock') } as Record<string, unknown>;
     delete unsigned.sig;
-    expect(await rawCommand(rig, JSON.stringify(unsigned))).toMatchObject({ ok: false, error: 'bad_signature' });
+    expect(await rawCommand(rig, JSON.stringify(unsigned))).toMatchObject({
+      ok: false,
+      error: 'bad_signature',
+    });
     // A signature for another topic (an events ack) does not pass as a command.
     const { sig: _ignored, ...crossBody } = command(rig, 6, 'unlock');
     const crossKind = { ...crossBody, sig: rig.channel.sign('events_ack', crossBody).sig };
-    expect(await rawCommand(rig, JSON.stringify(crossKind))).toMatchObject({ ok: false, error: 'bad_signature' });
+    expect(await rawCommand(rig, JSON.stringify(crossKind))).toMatchObject({
+      ok: false,
+      error: 'bad_signature',
+    });
 
     expect(await rawCommand(rig, '{not json')).toMatchObject({ id: null, ok: false, error: 'bad_json' });
     expect(await rawCommand(rig, '[1,2]')).toMatchObject({ ok: false, error: 'bad_json' });
-    expect(await rawCommand(rig, Buffer.alloc(1024 * 1024 + 1, 0x20))).toMatchObject({ ok: false, error: 'too_large' });
-    const wrongTypes = rig.channel.sign('cmd', { id: 'w', name: 'unlock', args: {}, counter: 'seven', expires_at: 'soon' });
+    expect(await rawCommand(rig, Buffer.alloc(1024 * 1024 + 1, 0x20))).toMatchObject({
+      ok: false,
+      error: 'too_large',
+    });
+    const wrongTypes = rig.channel.sign('cmd', {
+      id: 'w',
+      name: 'unlock',
+      args: {},
+      counter: 'seven',
+      expires_at: 'soon',
+    });
     const wrong = await rawCommand(rig, JSON.stringify(wrongTypes));
     expect(wrong).toMatchObject({ id: 'w', ok: false, error: 'invalid' });
     expect(wrong.message).toMatch(/counter/);
@@ -76,7 +114,10 @@ describe('signed commands', () => {
     expect(auditBefore()).toBe(0);
 
     const status = await rawCommand(rig, JSON.stringify(command(rig, 8, 'get_status')));
-    expect(status).toMatchObject({ ok: true, result: { lock: 'locked', mode: 'vacation', clock_trusted: true } });
+    expect(status).toMatchObject({
+      ok: true,
+      result: { lock: 'locked', mode: 'vacation', clock_trusted: true },
+    });
   });
 
   it('unlocks on command, persisting the counter so a replay fails after a reboot', async () => {

@@ -12,7 +12,9 @@ afterAll(async () => {
   await broker.close();
 });
 
-const reportSchema = z.object({ revision: z.number(), codes: z.array(z.record(z.string(), z.unknown())) }).passthrough();
+const reportSchema = z
+  .object({ revision: z.number(), codes: z.array(z.record(z.string(), z.unknown())) })
+  .passthrough();
 
 describe('gateway sync over a real Mosquitto', () => {
   it('applies pushed codes, reports per-code status, and delivers a keypad event that is acknowledged', async () => {
@@ -30,21 +32,40 @@ describe('gateway sync over a real Mosquitto', () => {
       issued_at: new Date().toISOString(),
       codes: [
         { ref: 'g1', name: 'guest', pin: '2468' },
-        { ref: 'g2', name: 'next guest', pin: '1357', kind: 'time_bound', starts_at: later, ends_at: muchLater },
+        {
+          ref: 'g2',
+          name: 'next guest',
+          pin: '1357',
+          kind: 'time_bound',
+          starts_at: later,
+          ends_at: muchLater,
+        },
         { ref: 'g3', name: 'typo', pin: '12' },
       ],
     });
-    await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true });
+    await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), {
+      qos: 1,
+      retain: true,
+    });
     const report = await reported;
     expect(report.codes).toEqual([
       { ref: 'g1', name: 'guest', status: 'set' },
       { ref: 'g2', name: 'next guest', status: 'pending' },
-      { ref: 'g3', name: 'typo', status: 'error', error: 'invalid_code', message: 'pin: must be 4 to 10 digits' },
+      {
+        ref: 'g3',
+        name: 'typo',
+        status: 'error',
+        error: 'invalid_code',
+        message: 'pin: must be 4 to 10 digits',
+      },
     ]);
     expect(JSON.stringify(report)).not.toMatch(/2468|1357/);
 
     await lock.press('2468#');
-    expect(lock.firmware.manager.status().lastDecision?.decision).toMatchObject({ outcome: 'granted', code: { name: 'guest' } });
+    expect(lock.firmware.manager.status().lastDecision?.decision).toMatchObject({
+      outcome: 'granted',
+      code: { name: 'guest' },
+    });
     await waitUntil(() => rig.events.some((e) => e.type === 'decision'), 10_000, 'the decision event');
     const decision = rig.events.find((e) => e.type === 'decision')!;
     expect(decision.data).toMatchObject({ outcome: 'granted', code_name: 'guest' });
@@ -58,7 +79,10 @@ describe('gateway sync over a real Mosquitto', () => {
     const { gateway, channel, lock } = rig;
     const push = async (revision: number, codes: unknown[]) => {
       const doc = channel.sign('desired_codes', { revision, issued_at: new Date().toISOString(), codes });
-      await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true });
+      await gateway.mqtt.publishAsync(channel.topics.desiredCodes, JSON.stringify(doc), {
+        qos: 1,
+        retain: true,
+      });
     };
     await push(5, [{ ref: 'a', name: 'a', pin: '1111' }]);
     await waitUntil(() => lock.firmware.codes.count() === 1, 10_000, 'revision 5');

@@ -18,7 +18,8 @@ describe('nothing is lost', () => {
     broker = await TestBroker.start();
     const rig = await startRig(broker, 'outage');
     const { lock } = rig;
-    const record = (i: number) => lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
+    const record = (i: number) =>
+      lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
     for (let i = 0; i < 200; i++) record(i);
     await waitUntil(() => rig.events.length > 50, 10_000, 'the first events');
     await broker.stop('SIGKILL');
@@ -43,7 +44,8 @@ describe('nothing is lost', () => {
     const { lock } = rig;
     await lock.firmware.admin.add({ name: 'cleaner', pin: '4711' }, 'test', lock.firmware.manager.wallNow());
     for (let day = 0; day < 3; day++) {
-      for (let i = 0; i < 1000; i++) lock.firmware.manager.record('test_event', { day, i }, lock.firmware.manager.wallNow());
+      for (let i = 0; i < 1000; i++)
+        lock.firmware.manager.record('test_event', { day, i }, lock.firmware.manager.wallNow());
       await lock.press('4711#');
       await lock.advance(86_400_000);
     }
@@ -61,7 +63,8 @@ describe('nothing is lost', () => {
     const rig = await startRig(broker, 'bounded');
     await rig.link.stop();
     const { lock } = rig;
-    for (let i = 0; i < 250; i++) lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
+    for (let i = 0; i < 250; i++)
+      lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
     const small = new SyncLink(lock.firmware, 'bounded', { ...rig.link.options, outboxMax: 100 });
     small.enforceBound();
     expect(small.status().outboxDepth).toBeLessThanOrEqual(101);
