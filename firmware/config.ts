@@ -35,7 +35,12 @@ export const configSchema = z
     /** The gateway link (docs/protocol.md); absent: the lock runs offline. */
     mqtt: z
       .object({
-        url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'must be a broker URL such as mqtt://host:1883 or mqtts://host:8883'),
+        url: z
+          .string()
+          .regex(
+            /^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/,
+            'must be a broker URL such as mqtt://host:1883 or mqtts://host:8883',
+          ),
         username: z.string().min(1).optional(),
         /** A file holding the password (keeps it out of the config and the process list). */
         passwordFile: z.string().min(1).optional(),
@@ -121,7 +126,8 @@ export function loadConfig(sources: {
     if (!checked.success)
       throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
     // mqtt merges one level deep, so `--mqtt URL` keeps the file's other mqtt settings.
-    const mqtt = layer.mqtt && merged.mqtt ? { mqtt: { ...(merged.mqtt as object), ...(layer.mqtt as object) } } : {};
+    const mqtt =
+      layer.mqtt && merged.mqtt ? { mqtt: { ...(merged.mqtt as object), ...(layer.mqtt as object) } } : {};
     merged = { ...merged, ...layer, ...mqtt };
   }
   const result = configSchema.safeParse(merged);
