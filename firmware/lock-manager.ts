@@ -81,6 +81,8 @@ export interface ManagerDeps {
 
 export type ManagerEvent =
   | { type: 'decision'; record: DecisionRecord }
+  /** The decision is durable and the relay has not moved yet. */
+  | { type: 'committed'; record: DecisionRecord }
   | { type: 'lock'; state: LockState }
   | { type: 'entry'; length: number }
   | { type: 'audit'; row: AuditRow }
@@ -386,7 +388,8 @@ export class LockManager {
         };
       })
       .immediate();
-    // Committed: now the relay may move.
+    // Committed: now the relay may move. Listeners of `committed` run first (fault injection).
+    this.events.emit({ type: 'committed', record });
     this.lastDecision = record;
     if (decision.outcome === 'granted') {
       hal.indicator.setLed('green');

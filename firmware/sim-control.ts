@@ -31,6 +31,17 @@ export function firmwareControlExtension(firmware: () => Firmware): ControlExten
         await fw.manager.refreshClock();
         return {};
       }
+      case 'arm_crash': {
+        // Fault injection: SIGKILL this process right after the next decision is
+        // committed and before the relay moves (the power-cut window tests aim at).
+        if (request.point !== 'after_commit') throw new ControlError('bad_request', 'point must be "after_commit"');
+        const off = fw.manager.onEvent((event) => {
+          if (event.type !== 'committed') return;
+          off();
+          process.kill(process.pid, 'SIGKILL');
+        });
+        return {};
+      }
       case 'set_mode': {
         if (!MODES.includes(request.mode as Mode))
           throw new ControlError('bad_request', `mode must be one of ${MODES.join(', ')}`);
