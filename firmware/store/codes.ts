@@ -202,7 +202,9 @@ export class CodeStore {
   /** The gateway-managed codes by their gateway ref, with PIN hashes (desired/codes apply). */
   gatewayCodes(): Map<string, CodeRecord & { pinHash: string }> {
     const rows = this.db
-      .prepare<[], CodeRow & { pin_hash: string }>(`SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`)
+      .prepare<[], CodeRow & { pin_hash: string }>(
+        `SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`,
+      )
       .all();
     return new Map(rows.map((row) => [row.ref!, { ...fromRow(row), pinHash: row.pin_hash }]));
   }

@@ -5,14 +5,21 @@ import type { LinkContext } from './context.ts';
 import { INITIAL_SYNC } from './desired.ts';
 import { type CommandName, commandArgs } from './messages.ts';
 
-export type CommandReply = { ok: true; result?: Record<string, unknown> } | { ok: false; error: string; message: string };
+export type CommandReply =
+  | { ok: true; result?: Record<string, unknown> }
+  | { ok: false; error: string; message: string };
 
 const toMs = (iso: string) => DateTime.fromISO(iso, { setZone: true }).toMillis();
 
 /** Runs one verified, fresh command: each is a thin call into the lock manager. */
-export async function executeCommand(link: LinkContext, name: CommandName, rawArgs: unknown): Promise<CommandReply> {
+export async function executeCommand(
+  link: LinkContext,
+  name: CommandName,
+  rawArgs: unknown,
+): Promise<CommandReply> {
   const parsed = commandArgs[name].safeParse(rawArgs);
-  if (!parsed.success) return { ok: false, error: 'invalid_args', message: describeZodError(parsed.error, 'args') };
+  if (!parsed.success)
+    return { ok: false, error: 'invalid_args', message: describeZodError(parsed.error, 'args') };
   const args = parsed.data as Record<string, unknown>;
   const { firmware } = link;
   const { manager } = firmware;
@@ -21,7 +28,11 @@ export async function executeCommand(link: LinkContext, name: CommandName, rawAr
     case 'unlock':
     case 'lock': {
       if (manager.status().mode === 'passage' && name === 'lock') {
-        return { ok: false, error: 'mode_restricted', message: 'the lock is held open in passage mode; set_mode normal first' };
+        return {
+          ok: false,
+          error: 'mode_restricted',
+          message: 'the lock is held open in passage mode; set_mode normal first',
+        };
       }
       await manager.actuate(name === 'unlock' ? 'unlocked' : 'locked', 'gateway');
       return { ok: true, result: { lock: manager.status().lock } };
@@ -36,7 +47,8 @@ export async function executeCommand(link: LinkContext, name: CommandName, rawAr
       return { ok: true, result: { ...result } };
     }
     case 'revoke_offline': {
-      const target = 'fingerprint' in args ? { fingerprint: args.fingerprint as string } : { code: args.code as string };
+      const target =
+        'fingerprint' in args ? { fingerprint: args.fingerprint as string } : { code: args.code as string };
       const revoked = revokeOfflineCode(firmware, target, {
         by: 'gateway',
         now,
@@ -45,14 +57,30 @@ export async function executeCommand(link: LinkContext, name: CommandName, rawAr
         ...(typeof args.expires_at === 'string' ? { expiresAt: toMs(args.expires_at) } : {}),
       });
       if (!revoked.ok) return revoked;
-      return { ok: true, result: { fingerprint: revoked.fingerprint, key_version: revoked.keyVersion, already_revoked: revoked.alreadyRevoked } };
+      return {
+        ok: true,
+        result: {
+          fingerprint: revoked.fingerprint,
+          key_version: revoked.keyVersion,
+          already_revoked: revoked.alreadyRevoked,
+        },
+      };
     }
     case 'assign_backup_code': {
       const startsAt = toMs(args.starts_at as string);
       const endsAt = toMs(args.ends_at as string);
-      if (endsAt <= startsAt) return { ok: false, error: 'invalid_window', message: 'ends_at must be later than starts_at' };
-      const code = firmware.admin.assignBackup(args.id as number, args.name as string, startsAt, endsAt, 'gateway', now);
-      if (!code) return { ok: false, error: 'not_found', message: `no unassigned backup code with id ${args.id}` };
+      if (endsAt <= startsAt)
+        return { ok: false, error: 'invalid_window', message: 'ends_at must be later than starts_at' };
+      const code = firmware.admin.assignBackup(
+        args.id as number,
+        args.name as string,
+        startsAt,
+        endsAt,
+        'gateway',
+        now,
+      );
+      if (!code)
+        return { ok: false, error: 'not_found', message: `no unassigned backup code with id ${args.id}` };
       return { ok: true, result: { id: code.id, name: code.name } };
     }
     case 'get_status': {

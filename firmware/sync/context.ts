@@ -13,7 +13,12 @@ export interface LinkContext {
   readonly log: Logger;
   readonly options: LinkOptions;
   /** Signs `body` as `kind` and publishes it (QoS 1). */
-  publishSigned(topic: string, kind: MessageKind, body: Record<string, unknown>, retain?: boolean): Promise<void>;
+  publishSigned(
+    topic: string,
+    kind: MessageKind,
+    body: Record<string, unknown>,
+    retain?: boolean,
+  ): Promise<void>;
   publishState(): void;
   /** Starts a time-sync exchange; resolves with its result (docs/protocol.md). */
   syncTime(): Promise<TimeSyncResult>;

@@ -41,7 +41,9 @@ export interface ApplyContext {
   capacity: number;
 }
 
-export type ApplyOutcome = { applied: true; report: ReportedCodes } | { applied: false; reason: 'stale'; appliedRevision: number };
+export type ApplyOutcome =
+  | { applied: true; report: ReportedCodes }
+  | { applied: false; reason: 'stale'; appliedRevision: number };
 
 /**
  * Applies a verified desired/codes document in one SQLite transaction: the gateway's
@@ -52,7 +54,8 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
   return ctx.db
     .transaction((): ApplyOutcome => {
       const sync = ctx.state.get('sync', INITIAL_SYNC);
-      if (doc.revision <= sync.appliedRevision) return { applied: false, reason: 'stale', appliedRevision: sync.appliedRevision };
+      if (doc.revision <= sync.appliedRevision)
+        return { applied: false, reason: 'stale', appliedRevision: sync.appliedRevision };
       const existing = ctx.codes.gatewayCodes();
       const wanted = new Set(doc.codes.map((c) => c.ref));
       let removed = 0;
@@ -66,13 +69,15 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
       for (const entry of doc.codes) {
         const { ref, pin_enc: sealed, ...fields } = entry as Record<string, unknown> & { ref: string };
         const name = typeof fields.name === 'string' ? fields.name : null;
-        const fail = (error: string, message: string) => reports.push({ ref, name, status: 'error', error, message });
+        const fail = (error: string, message: string) =>
+          reports.push({ ref, name, status: 'error', error, message });
         if (sealed !== undefined) {
           if (fields.pin !== undefined) {
             fail('invalid_code', 'give pin or pin_enc, not both');
             continue;
           }
-          const pin = typeof sealed === 'string' ? decryptPin(ctx.pinKey, ctx.deviceId, ref, sealed) : undefined;
+          const pin =
+            typeof sealed === 'string' ? decryptPin(ctx.pinKey, ctx.deviceId, ref, sealed) : undefined;
           if (pin === undefined) {
             fail('invalid_code', 'pin_enc does not decrypt for this lock and ref');
             continue;
@@ -99,16 +104,29 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
             fail('no_space', `the lock holds ${ctx.capacity} codes, its capacity`);
             continue;
           }
-          const added = ctx.codes.add(spec, { now, capacity: Number.MAX_SAFE_INTEGER, source: 'gateway', ref });
+          const added = ctx.codes.add(spec, {
+            now,
+            capacity: Number.MAX_SAFE_INTEGER,
+            source: 'gateway',
+            ref,
+          });
           if (!added.ok) {
             fail(added.error, added.message);
             continue;
           }
           count++;
         }
-        reports.push({ ref, name: spec.name, status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set' });
+        reports.push({
+          ref,
+          name: spec.name,
+          status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set',
+        });
       }
-      const report: ReportedCodes = { revision: doc.revision, applied_at: new Date(now).toISOString(), codes: reports };
+      const report: ReportedCodes = {
+        revision: doc.revision,
+        applied_at: new Date(now).toISOString(),
+        codes: reports,
+      };
       ctx.state.set('sync', { ...sync, appliedRevision: doc.revision, reported: report });
       const errors = reports.filter((r) => r.status === 'error').length;
       ctx.audit.append(

@@ -18,18 +18,35 @@ export type MessageKind =
 /** Largest payload the lock parses; bigger ones are refused before JSON.parse. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-export function signature(key: Uint8Array, kind: MessageKind, deviceId: string, body: Record<string, unknown>): string {
-  return createHmac('sha256', key).update(`tumbler/v1\n${kind}\n${deviceId}\n${canonicalJson(body)}`).digest('hex');
+export function signature(
+  key: Uint8Array,
+  kind: MessageKind,
+  deviceId: string,
+  body: Record<string, unknown>,
+): string {
+  return createHmac('sha256', key)
+    .update(`tumbler/v1\n${kind}\n${deviceId}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 /** The body with its `sig` field: HMAC-SHA256 over kind, device and the canonical body. */
-export function sign<T extends Record<string, unknown>>(key: Uint8Array, kind: MessageKind, deviceId: string, body: T): T & { sig: string } {
+export function sign<T extends Record<string, unknown>>(
+  key: Uint8Array,
+  kind: MessageKind,
+  deviceId: string,
+  body: T,
+): T & { sig: string } {
   return { ...body, sig: signature(key, kind, deviceId, body) };
 }
 
 export type OpenResult<T> =
   | { ok: true; value: T }
-  | { ok: false; error: 'too_large' | 'bad_json' | 'bad_signature' | 'invalid'; message: string; id?: string };
+  | {
+      ok: false;
+      error: 'too_large' | 'bad_json' | 'bad_signature' | 'invalid';
+      message: string;
+      id?: string;
+    };
 
 /**
  * Parses and checks a signed message: size, JSON, signature (constant time), then
@@ -43,7 +60,11 @@ export function openSigned<S extends z.ZodType>(
   schema: S,
 ): OpenResult<z.infer<S>> {
   if (payload.length > MAX_PAYLOAD_BYTES) {
-    return { ok: false, error: 'too_large', message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}` };
+    return {
+      ok: false,
+      error: 'too_large',
+      message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`,
+    };
   }
   let json: unknown;
   try {
@@ -57,13 +78,24 @@ export function openSigned<S extends z.ZodType>(
   const { sig, ...body } = json as Record<string, unknown>;
   const id = typeof body.id === 'string' ? body.id.slice(0, 64) : undefined;
   if (typeof sig !== 'string' || !/^[0-9a-f]{64}$/.test(sig)) {
-    return { ok: false, error: 'bad_signature', message: 'missing or malformed sig (64 hex digits)', ...(id ? { id } : {}) };
+    return {
+      ok: false,
+      error: 'bad_signature',
+      message: 'missing or malformed sig (64 hex digits)',
+      ...(id ? { id } : {}),
+    };
   }
   const expected = Buffer.from(signature(key, kind, deviceId, body), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) {
-    return { ok: false, error: 'bad_signature', message: 'signature does not verify with this lock key', ...(id ? { id } : {}) };
+    return {
+      ok: false,
+      error: 'bad_signature',
+      message: 'signature does not verify with this lock key',
+      ...(id ? { id } : {}),
+    };
   }
   const parsed = schema.safeParse(body);
-  if (!parsed.success) return { ok: false, error: 'invalid', message: describeZodError(parsed.error), ...(id ? { id } : {}) };
+  if (!parsed.success)
+    return { ok: false, error: 'invalid', message: describeZodError(parsed.error), ...(id ? { id } : {}) };
   return { ok: true, value: parsed.data };
 }

@@ -2,12 +2,21 @@ import type { LockState } from '../lock.ts';
 import type { Topics } from './topics.ts';
 
 /** Home Assistant MQTT discovery for the lock entity (retained under homeassistant/lock/...). */
-export function homeAssistantDiscovery(deviceId: string, topics: Topics, allowUnlock: boolean): Record<string, unknown> {
+export function homeAssistantDiscovery(
+  deviceId: string,
+  topics: Topics,
+  allowUnlock: boolean,
+): Record<string, unknown> {
   return {
     name: null,
     unique_id: `tumbler_${deviceId}`,
     object_id: `tumbler_${deviceId}`,
-    device: { identifiers: [`tumbler_${deviceId}`], name: `Tumbler ${deviceId}`, manufacturer: 'Tumbler', model: 'keypad lock' },
+    device: {
+      identifiers: [`tumbler_${deviceId}`],
+      name: `Tumbler ${deviceId}`,
+      manufacturer: 'Tumbler',
+      model: 'keypad lock',
+    },
     availability_topic: topics.availability,
     payload_available: 'online',
     payload_not_available: 'offline',

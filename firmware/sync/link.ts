@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { type LockStatus } from '../lock-manager.ts';
 import type { Firmware } from '../firmware.ts';
+import type { LockStatus } from '../lock-manager.ts';
 import type { Logger } from '../log.ts';
 import { deriveDeviceKeys } from '../provisioning.ts';
 import { Outbox } from '../store/outbox.ts';
@@ -94,7 +94,8 @@ export class SyncLink implements LinkContext {
       this.firmware.manager.onEvent((event) => {
         if (event.type === 'audit') this.scheduleFlush();
         if (event.type === 'lock' || event.type === 'mode') this.publishState();
-        if (event.type === 'audit' && /^(door|clock_|mode_|lock_state|jammed)/.test(event.row.type)) this.publishState();
+        if (event.type === 'audit' && /^(door|clock_|mode_|lock_state|jammed)/.test(event.row.type))
+          this.publishState();
       }),
     );
     this.timer = setInterval(() => this.periodic(), PERIODIC_MS);
@@ -108,7 +109,9 @@ export class SyncLink implements LinkContext {
     this.client = undefined;
     if (!client) return;
     if (client.connected) {
-      await client.publishAsync(this.topics.availability, 'offline', { qos: 1, retain: true }).catch(() => undefined);
+      await client
+        .publishAsync(this.topics.availability, 'offline', { qos: 1, retain: true })
+        .catch(() => undefined);
     }
     await client.endAsync().catch(() => undefined);
   }
@@ -124,7 +127,12 @@ export class SyncLink implements LinkContext {
     };
   }
 
-  async publishSigned(topic: string, kind: MessageKind, body: Record<string, unknown>, retain = false): Promise<void> {
+  async publishSigned(
+    topic: string,
+    kind: MessageKind,
+    body: Record<string, unknown>,
+    retain = false,
+  ): Promise<void> {
     const client = this.client;
     if (!client?.connected) return;
     const message = JSON.stringify(sign(this.signingKey, kind, this.deviceId, body));
@@ -142,7 +150,9 @@ export class SyncLink implements LinkContext {
       const status = this.firmware.manager.status();
       void this.publishSigned(this.topics.state, 'state', this.stateBody(status), true);
       if (this.options.homeAssistant.discovery && this.client?.connected) {
-        void this.client.publishAsync(this.topics.haState, homeAssistantState(status.lock), { qos: 1, retain: true }).catch(() => undefined);
+        void this.client
+          .publishAsync(this.topics.haState, homeAssistantState(status.lock), { qos: 1, retain: true })
+          .catch(() => undefined);
       }
     });
   }
@@ -162,7 +172,8 @@ export class SyncLink implements LinkContext {
   /** NTP-style exchange: the lock times the round trip on its monotonic clock. */
   syncTime(): Promise<TimeSyncResult> {
     const client = this.client;
-    if (!client?.connected) return Promise.resolve({ ok: false, error: 'not_connected', message: 'the MQTT link is down' });
+    if (!client?.connected)
+      return Promise.resolve({ ok: false, error: 'not_connected', message: 'the MQTT link is down' });
     const nonce = randomBytes(16).toString('hex');
     return new Promise<TimeSyncResult>((resolve) => {
       const timeout = setTimeout(() => {
@@ -176,7 +187,11 @@ export class SyncLink implements LinkContext {
           clearTimeout(timeout);
           this.pendingTime = undefined;
           if (rttMs > this.options.maxRoundTripMs) {
-            resolve({ ok: false, error: 'rtt_too_long', message: `round trip ${Math.round(rttMs)} ms exceeds ${this.options.maxRoundTripMs} ms` });
+            resolve({
+              ok: false,
+              error: 'rtt_too_long',
+              message: `round trip ${Math.round(rttMs)} ms exceeds ${this.options.maxRoundTripMs} ms`,
+            });
             return;
           }
           const time = Math.round(serverTime + rttMs / 2);
@@ -186,7 +201,13 @@ export class SyncLink implements LinkContext {
             .then(() => this.firmware.manager.refreshClock())
             .then(() => {
               this.publishState();
-              resolve({ ok: true, offset_ms: time - before, rtt_ms: Math.round(rttMs), accuracy_ms: Math.ceil(rttMs / 2), time: new Date(time).toISOString() });
+              resolve({
+                ok: true,
+                offset_ms: time - before,
+                rtt_ms: Math.round(rttMs),
+                accuracy_ms: Math.ceil(rttMs / 2),
+                time: new Date(time).toISOString(),
+              });
             })
             .catch((error: Error) => resolve({ ok: false, error: 'timeout', message: error.message }));
         },
@@ -220,7 +241,9 @@ export class SyncLink implements LinkContext {
     void client.publishAsync(topics.availability, 'online', { qos: 1, retain: true }).catch(() => undefined);
     if (this.options.homeAssistant.discovery) {
       const config = homeAssistantDiscovery(this.deviceId, topics, this.options.homeAssistant.allowUnlock);
-      void client.publishAsync(topics.haDiscovery, JSON.stringify(config), { qos: 1, retain: true }).catch(() => undefined);
+      void client
+        .publishAsync(topics.haDiscovery, JSON.stringify(config), { qos: 1, retain: true })
+        .catch(() => undefined);
     }
     const subscriptions = [topics.desiredCodes, topics.eventsAck, topics.cmd, topics.timeRes];
     if (this.options.homeAssistant.discovery) subscriptions.push(topics.haSet);
@@ -229,10 +252,15 @@ export class SyncLink implements LinkContext {
       .then(() => {
         this.publishState();
         const sync = this.firmware.state.get('sync', INITIAL_SYNC);
-        if (sync.reported) void this.publishSigned(topics.reportedCodes, 'reported_codes', { ...sync.reported }, true);
+        if (sync.reported)
+          void this.publishSigned(topics.reportedCodes, 'reported_codes', { ...sync.reported }, true);
         this.scheduleFlush();
         const clock = this.firmware.clock.snapshot();
-        if (clock.untrusted || clock.lastSyncAt === null || this.firmware.manager.wallNow() - clock.lastSyncAt > DAY_MS) {
+        if (
+          clock.untrusted ||
+          clock.lastSyncAt === null ||
+          this.firmware.manager.wallNow() - clock.lastSyncAt > DAY_MS
+        ) {
           void this.syncTime().then((result) => this.log.info('time sync at connect', { ...result }));
         }
       })

@@ -32,7 +32,15 @@ export type DesiredCodes = z.infer<typeof desiredCodesSchema>;
 
 export const eventsAckSchema = z.object({ seq: z.number().int().min(0) }).strict();
 
-export const COMMANDS = ['unlock', 'lock', 'set_mode', 'time_sync', 'revoke_offline', 'assign_backup_code', 'get_status'] as const;
+export const COMMANDS = [
+  'unlock',
+  'lock',
+  'set_mode',
+  'time_sync',
+  'revoke_offline',
+  'assign_backup_code',
+  'get_status',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const commandSchema = z
@@ -56,7 +64,14 @@ export const commandArgs = {
     z.object({ fingerprint: z.string(), expires_at: isoInstant.optional() }).strict(),
     z.object({ code: z.string() }).strict(),
   ]),
-  assign_backup_code: z.object({ id: z.number().int().min(1), name: z.string().min(1).max(64), starts_at: isoInstant, ends_at: isoInstant }).strict(),
+  assign_backup_code: z
+    .object({
+      id: z.number().int().min(1),
+      name: z.string().min(1).max(64),
+      starts_at: isoInstant,
+      ends_at: isoInstant,
+    })
+    .strict(),
 } satisfies Record<CommandName, z.ZodType>;
 
 export const timeResSchema = z

@@ -22,14 +22,21 @@ export function encryptPin(key: Uint8Array, deviceId: string, ref: string, pin: 
 }
 
 /** The PIN, or undefined when the ciphertext does not open under this key for this code. */
-export function decryptPin(key: Uint8Array, deviceId: string, ref: string, sealed: string): string | undefined {
+export function decryptPin(
+  key: Uint8Array,
+  deviceId: string,
+  ref: string,
+  sealed: string,
+): string | undefined {
   const bytes = Buffer.from(sealed, 'base64url');
   if (bytes.length < 12 + 1 + 16 || bytes.length > 12 + 64 + 16) return undefined;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12));
     decipher.setAAD(Buffer.from(`${deviceId}\n${ref}`));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(
+      'utf8',
+    );
   } catch {
     return undefined;
   }

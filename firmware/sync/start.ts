@@ -9,12 +9,19 @@ function readFileFor(field: string, path: string | undefined): Buffer | undefine
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new TumblerError('config_invalid', `mqtt.${field}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new TumblerError(
+      'config_invalid',
+      `mqtt.${field}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
 }
 
 /** Starts the gateway link from the config's `mqtt` section. */
-export function startSync(firmware: Firmware, mqtt: NonNullable<FirmwareConfig['mqtt']>, deviceId: string): SyncLink {
+export function startSync(
+  firmware: Firmware,
+  mqtt: NonNullable<FirmwareConfig['mqtt']>,
+  deviceId: string,
+): SyncLink {
   const password = readFileFor('passwordFile', mqtt.passwordFile)?.toString('utf8').trim();
   const ca = readFileFor('caFile', mqtt.caFile);
   const cert = readFileFor('certFile', mqtt.certFile);

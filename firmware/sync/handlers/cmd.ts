@@ -19,18 +19,29 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
   const opened = openSigned(link.signingKey, 'cmd', link.deviceId, payload, commandSchema);
   if (!opened.ok) {
     link.log.warn('command refused', { error: opened.error, message: opened.message });
-    firmware.manager.record('sync_rejected', { topic: 'cmd', error: opened.error, message: opened.message }, firmware.manager.wallNow());
+    firmware.manager.record(
+      'sync_rejected',
+      { topic: 'cmd', error: opened.error, message: opened.message },
+      firmware.manager.wallNow(),
+    );
     await reply({ id: opened.id ?? null, ok: false, error: opened.error, message: opened.message });
     return;
   }
   const command = opened.value;
   const refuse = async (error: string, message: string) => {
-    firmware.manager.record('command_refused', { id: command.id, name: command.name, error }, firmware.manager.wallNow());
+    firmware.manager.record(
+      'command_refused',
+      { id: command.id, name: command.name, error },
+      firmware.manager.wallNow(),
+    );
     await reply({ id: command.id, ok: false, error, message });
   };
   const sync = firmware.state.get('sync', INITIAL_SYNC);
   if (command.counter <= sync.lastCounter) {
-    await refuse('replayed', `counter ${command.counter} is not above the last accepted (${sync.lastCounter})`);
+    await refuse(
+      'replayed',
+      `counter ${command.counter} is not above the last accepted (${sync.lastCounter})`,
+    );
     return;
   }
   const reading = await firmware.manager.refreshClock();
@@ -40,14 +51,24 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
     return;
   }
   if (reading.trusted && expiresAt - reading.epochMs > MAX_COMMAND_LIFETIME_MS) {
-    await refuse('expiry_too_far', `expires_at may be at most ${MAX_COMMAND_LIFETIME_MS / 60_000} minutes ahead`);
+    await refuse(
+      'expiry_too_far',
+      `expires_at may be at most ${MAX_COMMAND_LIFETIME_MS / 60_000} minutes ahead`,
+    );
     return;
   }
   // Burn the counter before acting: a crash after this point cannot make the command replayable.
   firmware.db
     .transaction(() => {
-      firmware.state.set('sync', { ...firmware.state.get('sync', INITIAL_SYNC), lastCounter: command.counter });
-      firmware.manager.record('command', { id: command.id, name: command.name, by: 'gateway' }, reading.epochMs);
+      firmware.state.set('sync', {
+        ...firmware.state.get('sync', INITIAL_SYNC),
+        lastCounter: command.counter,
+      });
+      firmware.manager.record(
+        'command',
+        { id: command.id, name: command.name, by: 'gateway' },
+        reading.epochMs,
+      );
     })
     .immediate();
   const result = await executeCommand(link, command.name, command.args);

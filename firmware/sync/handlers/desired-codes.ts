@@ -15,7 +15,11 @@ export async function onDesiredCodes(link: LinkContext, payload: Buffer): Promis
   const now = firmware.manager.wallNow();
   if (!opened.ok) {
     link.log.warn('desired/codes refused', { error: opened.error, message: opened.message });
-    firmware.manager.record('sync_rejected', { topic: 'desired/codes', error: opened.error, message: opened.message }, now);
+    firmware.manager.record(
+      'sync_rejected',
+      { topic: 'desired/codes', error: opened.error, message: opened.message },
+      now,
+    );
     const sync = firmware.state.get('sync', INITIAL_SYNC);
     await link.publishSigned(
       link.topics.reportedCodes,
@@ -42,10 +46,16 @@ export async function onDesiredCodes(link: LinkContext, payload: Buffer): Promis
     now,
   );
   if (!outcome.applied) {
-    link.log.debug('desired/codes already applied', { revision: opened.value.revision, applied: outcome.appliedRevision });
+    link.log.debug('desired/codes already applied', {
+      revision: opened.value.revision,
+      applied: outcome.appliedRevision,
+    });
     return;
   }
-  link.log.info('desired/codes applied', { revision: outcome.report.revision, codes: outcome.report.codes.length });
+  link.log.info('desired/codes applied', {
+    revision: outcome.report.revision,
+    codes: outcome.report.codes.length,
+  });
   await link.publishSigned(link.topics.reportedCodes, 'reported_codes', { ...outcome.report }, true);
   link.publishState();
 }

@@ -9,7 +9,12 @@ export interface PendingTimeRequest {
 }
 
 /** time/res: the gateway's answer to our time/req; matched by nonce, timed on our monotonic clock. */
-export function onTimeResponse(link: LinkContext, payload: Buffer, pending: PendingTimeRequest | undefined, monoNow: number): void {
+export function onTimeResponse(
+  link: LinkContext,
+  payload: Buffer,
+  pending: PendingTimeRequest | undefined,
+  monoNow: number,
+): void {
   const opened = openSigned(link.signingKey, 'time_res', link.deviceId, payload, timeResSchema);
   if (!opened.ok) {
     link.log.warn('time/res refused', { error: opened.error, message: opened.message });
