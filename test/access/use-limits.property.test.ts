@@ -5,7 +5,12 @@ import { SimLock } from '../../keypad-sim/sim-lock.ts';
 type Action = { press: 'once' | 'thrice' | 'owner' | 'wrong' } | { advance: number } | { powerCycle: true };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom<'once' | 'thrice' | 'owner' | 'wrong'>('once', 'thrice', 'owner', 'wrong').map((press) => ({ press })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .constantFrom<'once' | 'thrice' | 'owner' | 'wrong'>('once', 'thrice', 'owner', 'wrong')
+      .map((press) => ({ press })),
+  },
   { weight: 2, arbitrary: fc.integer({ min: 0, max: 3_600_000 }).map((advance) => ({ advance })) },
   { weight: 1, arbitrary: fc.constant({ powerCycle: true as const }) },
 );
@@ -33,7 +38,9 @@ describe('use limits hold across any sequence of presses, time moves and power c
             .map((row) => row.data.code_name);
           expect(grants.filter((name) => name === 'once').length).toBeLessThanOrEqual(1);
           expect(grants.filter((name) => name === 'thrice').length).toBeLessThanOrEqual(3);
-          expect(lock.firmware.codes.findByPin(PINS.thrice)!.uses).toBe(grants.filter((name) => name === 'thrice').length);
+          expect(lock.firmware.codes.findByPin(PINS.thrice)!.uses).toBe(
+            grants.filter((name) => name === 'thrice').length,
+          );
           expect(lock.firmware.audit.verify().ok).toBe(true);
         } finally {
           await lock.close();

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueOfflineCode } from '../../firmware/access/offline-issue.ts';
-import { offlineKeyVersion } from '../../firmware/offline-path.ts';
 import { openStore } from '../../firmware/firmware.ts';
+import { offlineKeyVersion } from '../../firmware/offline-path.ts';
 import { connectWhenReady, type LockfwProcess, runLockfw, spawnLockfw } from '../helpers/lockfw-process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -41,13 +41,31 @@ async function decide(dataDir: string, keys: string) {
 
 async function auditTypes(dataDir: string): Promise<string[]> {
   const out = await runLockfw(['audit', 'list', '--data', dataDir, '--limit', '1000', '--json']);
-  return out.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+  return out.stdout
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { type: string }).type);
 }
 
 describe('power cut between the decision and the relay (SIGKILL of a real lockfw)', () => {
   it('a stored one_time code stays used: it never opens twice', async () => {
     const dataDir = tempDir();
-    expect((await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'courier', '--pin', '8642', '--kind', 'one_time'])).status).toBe(0);
+    expect(
+      (
+        await runLockfw([
+          'codes',
+          'add',
+          '--data',
+          dataDir,
+          '--name',
+          'courier',
+          '--pin',
+          '8642',
+          '--kind',
+          'one_time',
+        ])
+      ).status,
+    ).toBe(0);
     await pressAndCut(dataDir, '8642#');
     const types = await auditTypes(dataDir);
     expect(types.at(-1)).toBe('decision'); // committed, and nothing after it: the relay never moved
@@ -65,7 +83,12 @@ describe('power cut between the decision and the relay (SIGKILL of a real lockfw
     });
     const store = openStore(dataDir);
     const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-    const code = issueOfflineCode(store.secret, offlineKeyVersion(store), { kind: 'one_time', start: hour }, { timezone: 'UTC' });
+    const code = issueOfflineCode(
+      store.secret,
+      offlineKeyVersion(store),
+      { kind: 'one_time', start: hour },
+      { timezone: 'UTC' },
+    );
     store.db.close();
     await pressAndCut(dataDir, `${code.code}#`);
     expect(await decide(dataDir, `${code.code}#`)).toMatchObject({ outcome: 'denied', reason: 'used_up' });
