@@ -78,6 +78,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
         );
     }
     let checkpoint = lock.firmware.audit.lastSeq();
+    const offlineCodes = new Map<string, string>();
     for (const [index, step] of scenario.steps.entries()) {
       stepNumber = index + 1;
       log.push(`step ${stepNumber}: ${step.type} ${JSON.stringify(step.value)}`);
@@ -86,7 +87,7 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
         checkExpectation(lock, step.value, rows);
         checkpoint = lock.firmware.audit.lastSeq();
       } else {
-        await perform(lock, step);
+        await perform(lock, step, offlineCodes);
       }
     }
     return {
@@ -113,7 +114,11 @@ export async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
   }
 }
 
-async function perform(lock: SimLock, step: Exclude<Step, { type: 'expect' }>): Promise<void> {
+async function perform(
+  lock: SimLock,
+  step: Exclude<Step, { type: 'expect' }>,
+  offlineCodes: Map<string, string>,
+): Promise<void> {
   const { hal, firmware } = lock;
   switch (step.type) {
     case 'press':
@@ -188,7 +193,17 @@ async function perform(lock: SimLock, step: Exclude<Step, { type: 'expect' }>): 
       return;
     case 'offline_code': {
       const code = issueScenarioOfflineCode(firmware, step.value);
+      if (step.value.label) offlineCodes.set(step.value.label, code);
       if (step.value.press) await lock.press(`${code}#`);
+      return;
+    }
+    case 'press_offline': {
+      const code = offlineCodes.get(step.value);
+      if (!code)
+        throw new ExpectationFailed(
+          `press_offline: no offline_code step labelled ${JSON.stringify(step.value)} ran before`,
+        );
+      await lock.press(`${code}#`);
       return;
     }
   }

@@ -77,8 +77,11 @@ export const STEP_SCHEMAS = {
       from: z.string().optional(),
       to: z.string().optional(),
       press: z.boolean().default(true),
+      /** Remember the digits under this label, to type them again with press_offline. */
+      label: z.string().min(1).max(64).optional(),
     })
     .strict(),
+  press_offline: z.string().min(1).max(64),
   expect: expectation,
 } as const;
 
