@@ -71,6 +71,23 @@ function fromRow(row: CodeRow): CodeRecord {
   };
 }
 
+/** A spec as the named parameters of the codes table's columns. */
+function specColumns(spec: CodeSpec, pinHash: string) {
+  return {
+    name: spec.name,
+    pinHash,
+    pinLength: spec.pin.length,
+    kind: spec.kind,
+    role: spec.role,
+    enabled: spec.enabled ? 1 : 0,
+    startsAt: spec.startsAt,
+    endsAt: spec.endsAt,
+    schedule: spec.schedule ? JSON.stringify(spec.schedule) : null,
+    maxUses: spec.maxUses,
+    expireAfterFirstUseMin: spec.expireAfterFirstUseMin,
+  };
+}
+
 /** Keyed hash of a PIN: HMAC-SHA256 under the device secret, hex. */
 export function hashPin(secret: Uint8Array, pin: string): string {
   return createHmac('sha256', secret).update(pin).digest('hex');
@@ -136,17 +153,7 @@ export class CodeStore {
           };
         }
         const info = this.insert.run({
-          name: spec.name,
-          pinHash,
-          pinLength: spec.pin.length,
-          kind: spec.kind,
-          role: spec.role,
-          enabled: spec.enabled ? 1 : 0,
-          startsAt: spec.startsAt,
-          endsAt: spec.endsAt,
-          schedule: spec.schedule ? JSON.stringify(spec.schedule) : null,
-          maxUses: spec.maxUses,
-          expireAfterFirstUseMin: spec.expireAfterFirstUseMin,
+          ...specColumns(spec, pinHash),
           now: options.now,
           source: options.source ?? 'local',
           assigned: (options.assigned ?? true) ? 1 : 0,
@@ -224,21 +231,7 @@ export class CodeStore {
            expire_after_first_use_min = @expireAfterFirstUseMin, updated_at = @now
          WHERE id = @id`,
       )
-      .run({
-        id,
-        name: spec.name,
-        pinHash: this.hash(spec.pin),
-        pinLength: spec.pin.length,
-        kind: spec.kind,
-        role: spec.role,
-        enabled: spec.enabled ? 1 : 0,
-        startsAt: spec.startsAt,
-        endsAt: spec.endsAt,
-        schedule: spec.schedule ? JSON.stringify(spec.schedule) : null,
-        maxUses: spec.maxUses,
-        expireAfterFirstUseMin: spec.expireAfterFirstUseMin,
-        now,
-      });
+      .run({ id, ...specColumns(spec, this.hash(spec.pin)), now });
   }
 
   /** Ids of enabled codes with this PIN hash. */
