@@ -239,6 +239,12 @@ export class LockManager {
       .immediate();
   }
 
+  /** Clears the keypad lockout and its counters (factory reset, technician). */
+  resetLockout(): void {
+    this.lockout = { ...INITIAL_LOCKOUT };
+    this.deps.state.set('lockout', this.lockout);
+  }
+
   /** Unlock or lock on a command (gateway, technician): audited before the relay moves. */
   async actuate(target: 'unlocked' | 'locked', actor: string): Promise<void> {
     const reading = await this.readClock();

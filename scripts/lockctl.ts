@@ -5,6 +5,7 @@ import { DEVICE_HELP, deviceCommand } from './lockctl/device.ts';
 import { EVENTS_HELP, eventsCommand } from './lockctl/events.ts';
 import { OFFLINE_CODE_HELP, offlineCodeCommand } from './lockctl/offline-code.ts';
 import { PROVISION_HELP, provisionCommand } from './lockctl/provision.ts';
+import { TECH_TOKEN_HELP, techTokenCommand } from './lockctl/tech-token.ts';
 
 const HELP = `lockctl: the gateway and code issuer for Tumbler locks
 
@@ -14,6 +15,7 @@ Commands:
   provision       make a lock's provisioning file (its device secret) and register it
   device          register (add) or list locks in the gateway database
   offline-code    issue an offline code for a lock from its provisioning file
+  tech-token      mint a technician token for the lock's serial console login
   codes           push the gateway's codes to a lock (desired/codes); show their status
   events          print stored events; --follow runs the gateway service
   unlock, lock    signed commands; also: status, mode set MODE, time sync,
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   provision: { run: provisionCommand, help: PROVISION_HELP },
   device: { run: deviceCommand, help: DEVICE_HELP },
   'offline-code': { run: offlineCodeCommand, help: OFFLINE_CODE_HELP },
+  'tech-token': { run: techTokenCommand, help: TECH_TOKEN_HELP },
   codes: { run: codesCommand, help: CODES_HELP },
   events: { run: eventsCommand, help: EVENTS_HELP },
   unlock: { ...lock, run: (argv) => lockCommand(['unlock', ...argv]) },

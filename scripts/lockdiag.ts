@@ -45,7 +45,8 @@ async function oneShot(
   words: string[],
   options: { json: boolean; login: boolean; timeoutMs: number },
 ): Promise<number> {
-  const suffix = options.json ? ' --json' : '';
+  // Name the mode with every line: the console's json mode may have been left on by someone else.
+  const suffix = options.json ? ' --json' : ' --plain';
   if (options.login) {
     const answer = await client.run(`login ${readToken()}${suffix}`, options.timeoutMs);
     if (isErrorAnswer(answer)) {
@@ -69,13 +70,21 @@ function interactive(client: DiagClient, json: boolean): Promise<number> {
   process.stderr.write(`lockdiag: connected to ${client.path}; Ctrl-] quits\n`);
   return new Promise((resolve) => {
     const stdin = process.stdin;
+    let finished = false;
     const finish = (status: number) => {
+      if (finished) return;
+      finished = true;
       if (stdin.isTTY) stdin.setRawMode(false);
       stdin.pause();
-      resolve(status);
+      // Leave the console as plain as we found it for the next technician.
+      if (json && port.isOpen) port.write('json off\r', () => port.drain(() => resolve(status)));
+      else resolve(status);
     };
-    port.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+    port.on('data', (chunk: Buffer) => {
+      if (!finished) process.stdout.write(chunk);
+    });
     port.on('close', () => {
+      if (finished) return;
       process.stderr.write(`\nlockdiag: ${client.path} closed\n`);
       finish(EXIT_NO_CONSOLE);
     });
@@ -131,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     client = await DiagClient.open(path, baud);
   } catch (error) {
-    process.stderr.write(`lockdiag: ${(error as Error).message}\n`);
+    process.stderr.write(`lockdiag: ${(error as Error).message.replace(/: Error: /, ': ')}\n`);
     return EXIT_NO_CONSOLE;
   }
   try {

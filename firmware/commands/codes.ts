@@ -66,7 +66,6 @@ export function describeCode(code: CodeRecord, now: number, timezone: string) {
     max_uses: code.maxUses,
     expire_after_first_use: code.expireAfterFirstUseMin,
     source: code.source,
-    pin_length: code.pinLength,
   };
 }
 

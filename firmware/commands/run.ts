@@ -5,6 +5,7 @@ import { SimControlServer } from '../../hal/sim/control-server.ts';
 import { loadSimRtc, saveSimRtc } from '../../hal/sim/rtc-file.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../config.ts';
+import { BAUD_RATES, DEFAULT_BAUD, startSerialConsole } from '../diag/serial-transport.ts';
 import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
 import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
 import { createOfflineResolver } from '../offline-path.ts';
@@ -31,6 +32,8 @@ Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
   --timezone ZONE          IANA time zone, e.g. Europe/Berlin
   --auto-relock SECONDS    relock this long after unlocking (0: never)
   --log-level LEVEL        ${LOG_LEVELS.join('|')}
+  --serial PATH            serve the diagnostics console on a serial device (docs/diagnostics.md)
+  --baud N                 its baud rate (default ${DEFAULT_BAUD})
 
 SIGINT or SIGTERM shuts down cleanly: the motor is stopped (safe state) and the
 database closed. Settings also come from LOCKFW_* environment variables.`;
@@ -55,6 +58,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     'mqtt-cert': { type: 'string' },
     'mqtt-key': { type: 'string' },
     'device-id': { type: 'string' },
+    serial: { type: 'string' },
+    baud: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -71,6 +76,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (halKind !== 'sim' && values['control-socket'])
     throw new UsageError(`${command}: --control-socket is for --hal sim only`);
   const dataDir = requireFlag(command, values.data, '--data', 'DIR');
+  if (values.baud !== undefined && !values.serial)
+    throw new UsageError(`${command}: --baud needs --serial PATH`);
+  const baud = values.baud === undefined ? DEFAULT_BAUD : Number(values.baud);
+  if (!(BAUD_RATES as readonly number[]).includes(baud) || !/^\d+$/.test(values.baud ?? '0')) {
+    throw new UsageError(
+      `${command}: --baud must be one of ${BAUD_RATES.join(', ')}, got ${JSON.stringify(values.baud)}`,
+    );
+  }
   const overrides: Record<string, unknown> = {};
   if (values.timezone) overrides.timezone = values.timezone;
   const relock = parseIntFlag(command, values['auto-relock'], '--auto-relock', 0, 3600);
@@ -90,11 +103,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       ...(values['mqtt-key'] ? { keyFile: values['mqtt-key'] } : {}),
     };
   }
-  const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env, overrides });
+  const config = loadConfig({
+    ...(values.config ? { file: values.config } : {}),
+    env: process.env,
+    overrides,
+  });
   checkDataDir(dataDir, values.init ?? false);
   const provisioned = values.provisioning ? installProvisioning(dataDir, values.provisioning) : undefined;
   // The provisioning file names the device unless the config or a flag does.
-  const deviceId = config.deviceId === DEFAULT_CONFIG.deviceId && provisioned ? provisioned.deviceId : config.deviceId;
+  const deviceId =
+    config.deviceId === DEFAULT_CONFIG.deviceId && provisioned ? provisioned.deviceId : config.deviceId;
 
   const log: LogControl = { level: config.logLevel, sink: stdoutSink };
   let scheduler: Scheduler;
@@ -135,6 +153,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   const link = config.mqtt ? startSync(firmware, config.mqtt, deviceId) : undefined;
+  const diagContext = { firmware, hal, scheduler, deviceId, logControl: log, ...(link ? { link } : {}) };
+  const serial = values.serial
+    ? startSerialConsole({ path: values.serial, baud, context: diagContext, log: firmware.log.child('diag') })
+    : undefined;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -144,6 +166,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await serial?.close();
   await link?.stop();
   stopTicker();
   stopSimClock();
@@ -159,6 +182,8 @@ function eventForControl(
   switch (event.type) {
     case 'decision':
       return { event: 'decision', ...event.record };
+    case 'committed':
+      return { event: 'committed', seq: event.record.seq };
     case 'lock':
       return { event: 'lock', state: event.state };
     case 'entry':

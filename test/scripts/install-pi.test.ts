@@ -115,7 +115,7 @@ describe('scripts/install-pi.sh', () => {
   it('installs a unit that runs lockfw with the Linux HAL, restarts on failure and logs to journald', () => {
     const unit = readFileSync(join(REPO, 'scripts/lockfw.service'), 'utf8');
     expect(unit).toContain(
-      'ExecStart=node /opt/tumbler/dist/firmware/main.js run --hal linux --board /etc/lockfw/board.json --data /var/lib/lockfw $TUMBLER_FIRST_BOOT_ARGS',
+      'ExecStart=node /opt/tumbler/dist/firmware/main.js run --hal linux --board /etc/lockfw/board.json --data /var/lib/lockfw $TUMBLER_FIRST_BOOT_ARGS $LOCKFW_ARGS',
     );
     for (const line of [
       'User=lockfw',

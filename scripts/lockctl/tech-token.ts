@@ -1,6 +1,6 @@
-import { parseFlags, requireFlag, UsageError } from '../firmware/cli.ts';
-import { deriveTechKey, mintTechToken, TECH_TOKEN_MAX_VALID_MS } from '../firmware/diag/tech-token.ts';
-import { readProvisioning } from '../firmware/provisioning.ts';
+import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
+import { deriveTechKey, mintTechToken, TECH_TOKEN_MAX_VALID_MS } from '../../firmware/diag/tech-token.ts';
+import { readProvisioning } from '../../firmware/provisioning.ts';
 
 export const TECH_TOKEN_HELP = `Usage: lockctl tech-token --provisioning FILE --valid DURATION [--json]
 
