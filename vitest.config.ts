@@ -6,7 +6,7 @@ export default defineConfig({
     // Integration tests spawn real child processes (firmware, mosquitto, socat);
     // two cores do best with few files in flight.
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 90_000,
+    hookTimeout: 60_000,
   },
 });

@@ -27,7 +27,7 @@ describe('nothing is lost', () => {
     await broker.resume();
     for (let i = 400; i < 600; i++) record(i);
     // Reconnecting adds events of its own (a time sync), so wait for the outbox, then count.
-    await waitUntil(() => rig.link.status().outboxDepth === 0, 20_000, 'every event acknowledged');
+    await waitUntil(() => rig.link.status().outboxDepth === 0, 60_000, 'every event acknowledged');
     const last = lock.firmware.audit.lastSeq();
     expect(rig.link.status().ackedSeq).toBe(last);
     const stored = listEvents(rig.db, 'outage', 0, 10_000);
@@ -51,7 +51,7 @@ describe('nothing is lost', () => {
     }
     expect(rig.link.status().outboxDepth).toBeGreaterThan(3000);
     await broker.resume();
-    await waitUntil(() => rig.link.status().outboxDepth === 0, 30_000, 'the outbox to drain');
+    await waitUntil(() => rig.link.status().outboxDepth === 0, 60_000, 'the outbox to drain');
     const last = lock.firmware.audit.lastSeq();
     expect(rig.events.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     expect(isAscending(rig.events.map((e) => e.seq))).toBe(true);
@@ -73,7 +73,7 @@ describe('nothing is lost', () => {
     expect(overflow.data).toMatchObject({ first_seq: 1 });
     small.start();
     try {
-      await waitUntil(() => small.status().outboxDepth === 0, 20_000, 'acks past the dropped range');
+      await waitUntil(() => small.status().outboxDepth === 0, 60_000, 'acks past the dropped range');
       expect(small.status().ackedSeq).toBe(lock.firmware.audit.lastSeq());
       expect(rig.events.some((e) => e.type === 'outbox_overflow')).toBe(true);
       expect(small.status().outboxDepth).toBe(0);
