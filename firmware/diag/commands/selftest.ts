@@ -2,7 +2,7 @@ import type { BoltPosition } from '../../../hal/relay.ts';
 import { type Answer, ok } from '../answer.ts';
 import { expectArgs } from '../args.ts';
 import type { DiagContext } from '../context.ts';
-import { quickCheck, verifyAuditInSlices } from '../integrity.ts';
+import { quickCheck } from '../integrity.ts';
 import type { Observations } from '../observations.ts';
 import type { CommandSpec } from '../registry.ts';
 import { formatDuration, isoUtc } from '../time-format.ts';
@@ -99,7 +99,7 @@ async function databaseCheck(ctx: DiagContext, signal: AbortSignal): Promise<Che
   const result = (status: CheckStatus, detail: string): CheckResult => ({ name: 'database', status, detail });
   const quick = quickCheck(ctx.firmware.db);
   if (quick !== 'ok') return result('fail', `SQLite quick_check: ${quick.slice(0, 120)}`);
-  const chain = await verifyAuditInSlices(ctx.firmware.audit, signal);
+  const chain = await ctx.firmware.audit.verifyInSlices(500, signal);
   if (!chain.ok) return result('fail', `audit chain broken at row ${chain.firstBrokenSeq}: ${chain.problem}`);
   return result('pass', `quick_check ok; audit chain intact (${chain.rows} rows)`);
 }
