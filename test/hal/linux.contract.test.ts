@@ -51,6 +51,7 @@ for (const eventSize of [24, 16] as InputEventSize[]) {
 for (const activeLow of [false, true]) {
   actuatorContract(
     `MotorActuator (${activeLow ? 'active-low' : 'active-high'} relays, fake GPIO)`,
+    'motor',
     async () => {
       const board = motorBoard({ activeLow });
       const gpio = new FakeGpioBackend();
@@ -81,7 +82,7 @@ for (const activeLow of [false, true]) {
 }
 
 for (const failMode of ['fail-secure', 'fail-safe'] as const) {
-  actuatorContract(`StrikeActuator (${failMode}, fake GPIO)`, async () => {
+  actuatorContract(`StrikeActuator (${failMode}, fake GPIO)`, 'strike', async () => {
     const gpio = new FakeGpioBackend();
     const scheduler = new VirtualScheduler();
     const device = await openActuator(gpio, strikeBoard({ failMode }), scheduler, silentLog);

@@ -19,7 +19,7 @@ keypadContract('SimKeypad', async () => {
   return { device, driver: { press: (keys) => device.press(keys), settle: () => flushAsync() } };
 });
 
-actuatorContract('SimActuator', async () => {
+actuatorContract('SimActuator', 'motor', async () => {
   const scheduler = new VirtualScheduler();
   const device = new SimActuator(scheduler, { travelMs: 400 });
   return {
