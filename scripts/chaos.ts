@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { parseFlags, parseIntFlag, runCli, UsageError } from '../firmware/cli.ts';
-import { chaosRun, FAULTS, type RunReport } from './chaos/campaign.ts';
+import { chaosRun, FAULTS, type Fault, type RunReport } from './chaos/campaign.ts';
 import { seededRandom } from './chaos/random.ts';
 import { LocalBroker } from './support/broker.ts';
 
@@ -18,6 +18,7 @@ applied. Prints the counts; exits 1 if any invariant was violated.
   --seed N    reproduce a campaign (default: from the clock, printed)
   --runs N    runs (default 3)
   --steps N   faults per run (default 8)
+  --faults L  only these faults (comma list), e.g. --faults broker,outbox
   --json FILE write the counts and every violation as JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
     runs: { type: 'string' },
     steps: { type: 'string' },
     json: { type: 'string' },
+    faults: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -37,14 +39,21 @@ async function main(argv: string[]): Promise<number> {
   const seed = parseIntFlag('chaos', values.seed, '--seed', 0, 2 ** 32 - 1) ?? Date.now() % 2 ** 32;
   const runs = parseIntFlag('chaos', values.runs, '--runs', 1, 100_000) ?? 3;
   const steps = parseIntFlag('chaos', values.steps, '--steps', 1, 10_000) ?? 8;
+  const chosen = values.faults ? values.faults.split(',').map((f) => f.trim()) : [...FAULTS];
+  const unknown = chosen.filter((f) => !(FAULTS as readonly string[]).includes(f));
+  if (unknown.length || chosen.length === 0) {
+    throw new UsageError(
+      `chaos: --faults takes a comma list of ${FAULTS.join(', ')}; got ${JSON.stringify(values.faults)}`,
+    );
+  }
   const random = seededRandom(seed);
-  process.stdout.write(`chaos: seed ${seed}, ${runs} runs x ${steps} faults (${FAULTS.join(', ')})\n`);
+  process.stdout.write(`chaos: seed ${seed}, ${runs} runs x ${steps} faults (${chosen.join(', ')})\n`);
   const broker = await LocalBroker.start();
   const reports: RunReport[] = [];
   const started = Date.now();
   try {
     for (let run = 1; run <= runs; run++) {
-      const report = await chaosRun(run, steps, random, broker);
+      const report = await chaosRun(run, steps, random, broker, chosen as Fault[]);
       reports.push(report);
       const status = report.violations.length ? `VIOLATIONS ${report.violations.length}` : 'ok';
       process.stdout.write(`run ${run}/${runs}: ${report.kills} kills, ${report.events} events, ${status}\n`);

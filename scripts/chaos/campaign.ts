@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -43,6 +43,7 @@ export async function chaosRun(
   steps: number,
   random: () => number,
   broker: LocalBroker,
+  faults: readonly Fault[] = FAULTS,
 ): Promise<RunReport> {
   const dir = mkdtempSync(join(tmpdir(), 'tumbler-chaos-'));
   const dataDir = join(dir, 'lock');
@@ -85,7 +86,7 @@ export async function chaosRun(
   try {
     await lock.start();
     for (let step = 0; step < steps; step++) {
-      const fault = pick(random, FAULTS);
+      const fault = pick(random, faults);
       report.faults[fault]++;
       switch (fault) {
         case 'one_time': {
@@ -187,7 +188,11 @@ export async function chaosRun(
     await gateway.close();
     gatewayDb.close();
     if (report.violations.length === 0) rmSync(dir, { recursive: true, force: true });
-    else report.violations.push(`run ${run}: files kept in ${dir}`);
+    else {
+      writeFileSync(join(dir, 'lockfw.log'), lock.log());
+      writeFileSync(join(dir, 'broker.log'), broker.output());
+      report.violations.push(`run ${run}: files kept in ${dir} (lockfw.log: the last lockfw's output)`);
+    }
   }
   return report;
 }

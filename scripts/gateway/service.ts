@@ -52,16 +52,22 @@ export class GatewayService {
 
   async start(): Promise<void> {
     const d = this.deviceFilter;
+    const topics = [`lock/${d}/events`, `lock/${d}/time/req`, `lock/${d}/reported/codes`];
     this.client.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
-    // After a reconnect, locks resend what was not acknowledged; so do we (acks are idempotent).
+    // Every (re)connect subscribes again explicitly: the chaos campaign showed MQTT.js's
+    // automatic resubscribe can miss a broker that restarts twice in quick succession,
+    // leaving the gateway deaf. Then locks resend what was not acknowledged, and we
+    // acknowledge again (acks are idempotent).
     this.client.mqtt.on('connect', () => {
-      for (const id of this.channels.keys()) this.ackPending.add(id);
-      this.scheduleAcks();
+      this.client.mqtt
+        .subscribeAsync(topics, { qos: 1 })
+        .then(() => {
+          for (const id of this.channels.keys()) this.ackPending.add(id);
+          this.scheduleAcks();
+        })
+        .catch((error: Error) => this.callbacks.onWarning?.(`resubscribe failed: ${error.message}`));
     });
-    await this.client.mqtt.subscribeAsync(
-      [`lock/${d}/events`, `lock/${d}/time/req`, `lock/${d}/reported/codes`],
-      { qos: 1 },
-    );
+    await this.client.mqtt.subscribeAsync(topics, { qos: 1 });
   }
 
   private channel(deviceId: string): DeviceChannel | null {
