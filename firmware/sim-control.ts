@@ -34,7 +34,8 @@ export function firmwareControlExtension(firmware: () => Firmware): ControlExten
       case 'arm_crash': {
         // Fault injection: SIGKILL this process right after the next decision is
         // committed and before the relay moves (the power-cut window tests aim at).
-        if (request.point !== 'after_commit') throw new ControlError('bad_request', 'point must be "after_commit"');
+        if (request.point !== 'after_commit')
+          throw new ControlError('bad_request', 'point must be "after_commit"');
         const off = fw.manager.onEvent((event) => {
           if (event.type !== 'committed') return;
           off();

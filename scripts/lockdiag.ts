@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseFlags, parseIntFlag, requireFlag, runCli, UsageError } from '../firmware/cli.ts';
-import { BAUD_RATES, DEFAULT_BAUD } from '../firmware/diag/serial-transport.ts';
+import { BAUD_RATES, DEFAULT_BAUD } from '../firmware/diag/baud.ts';
 import { DiagClient } from './lockdiag/client.ts';
 import { isErrorAnswer } from './lockdiag/transcript.ts';
 

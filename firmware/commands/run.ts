@@ -5,7 +5,7 @@ import { SimControlServer } from '../../hal/sim/control-server.ts';
 import { loadSimRtc, saveSimRtc } from '../../hal/sim/rtc-file.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../config.ts';
-import { BAUD_RATES, DEFAULT_BAUD, startSerialConsole } from '../diag/serial-transport.ts';
+import { BAUD_RATES, DEFAULT_BAUD } from '../diag/baud.ts';
 import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
 import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
 import { createOfflineResolver } from '../offline-path.ts';
@@ -155,7 +155,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const link = config.mqtt ? startSync(firmware, config.mqtt, deviceId) : undefined;
   const diagContext = { firmware, hal, scheduler, deviceId, logControl: log, ...(link ? { link } : {}) };
   const serial = values.serial
-    ? startSerialConsole({ path: values.serial, baud, context: diagContext, log: firmware.log.child('diag') })
+    ? // Loaded only when asked for: serialport's native binding costs boot time and memory.
+      (await import('../diag/serial-transport.ts')).startSerialConsole({
+        path: values.serial,
+        baud,
+        context: diagContext,
+        log: firmware.log.child('diag'),
+      })
     : undefined;
 
   await new Promise<void>((resolve) => {

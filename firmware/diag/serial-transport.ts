@@ -1,12 +1,8 @@
 import { SerialPort } from 'serialport';
 import type { Logger } from '../log.ts';
+import { BAUD_RATES, DEFAULT_BAUD } from './baud.ts';
 import { DiagConsole } from './console.ts';
 import type { DiagContext } from './context.ts';
-
-export const BAUD_RATES = [
-  1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
-] as const;
-export const DEFAULT_BAUD = 115200;
 
 export interface SerialConsoleOptions {
   /** /dev/ttyS0, /dev/ttyAMA0, a USB gadget /dev/ttyGS0, or a pty in tests. */

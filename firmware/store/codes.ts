@@ -102,6 +102,10 @@ export class CodeStore {
   private readonly useStmt;
   private readonly enabledHashCount;
   private readonly countStmt;
+  private readonly removeStmt;
+  private readonly replaceStmt;
+  private readonly enabledIdsStmt;
+  private readonly gatewayStmt;
 
   constructor(
     private readonly db: Db,
@@ -125,6 +129,22 @@ export class CodeStore {
       'SELECT COUNT(*) AS n FROM codes WHERE pin_hash = ? AND enabled = 1',
     );
     this.countStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM codes');
+    this.removeStmt = db.prepare<[number]>('DELETE FROM codes WHERE id = ?');
+    this.replaceStmt = db.prepare(
+      `UPDATE codes SET
+         uses = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN uses ELSE 0 END,
+         first_used_at = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN first_used_at ELSE NULL END,
+         name = @name, pin_hash = @pinHash, pin_length = @pinLength, kind = @kind, role = @role, enabled = @enabled,
+         starts_at = @startsAt, ends_at = @endsAt, schedule = @schedule, max_uses = @maxUses,
+         expire_after_first_use_min = @expireAfterFirstUseMin, updated_at = @now
+       WHERE id = @id`,
+    );
+    this.enabledIdsStmt = db.prepare<[string], { id: number }>(
+      'SELECT id FROM codes WHERE pin_hash = ? AND enabled = 1',
+    );
+    this.gatewayStmt = db.prepare<[], CodeRow & { pin_hash: string }>(
+      `SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`,
+    );
   }
 
   hash(pin: string): string {
@@ -184,7 +204,7 @@ export class CodeStore {
   }
 
   remove(id: number): boolean {
-    return this.db.prepare('DELETE FROM codes WHERE id = ?').run(id).changes === 1;
+    return this.removeStmt.run(id).changes === 1;
   }
 
   setEnabled(id: number, enabled: boolean, now: number): boolean {
@@ -208,11 +228,7 @@ export class CodeStore {
 
   /** The gateway-managed codes by their gateway ref, with PIN hashes (desired/codes apply). */
   gatewayCodes(): Map<string, CodeRecord & { pinHash: string }> {
-    const rows = this.db
-      .prepare<[], CodeRow & { pin_hash: string }>(
-        `SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`,
-      )
-      .all();
+    const rows = this.gatewayStmt.all();
     return new Map(rows.map((row) => [row.ref!, { ...fromRow(row), pinHash: row.pin_hash }]));
   }
 
@@ -220,26 +236,32 @@ export class CodeStore {
    * Rewrites a code in place with a new spec (same id). Use counts are kept when the PIN
    * and kind stay the same, and start again otherwise. Duplicate checks are the caller's.
    */
-  replace(id: number, spec: CodeSpec, now: number): void {
-    this.db
-      .prepare(
-        `UPDATE codes SET
-           uses = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN uses ELSE 0 END,
-           first_used_at = CASE WHEN pin_hash = @pinHash AND kind = @kind THEN first_used_at ELSE NULL END,
-           name = @name, pin_hash = @pinHash, pin_length = @pinLength, kind = @kind, role = @role, enabled = @enabled,
-           starts_at = @startsAt, ends_at = @endsAt, schedule = @schedule, max_uses = @maxUses,
-           expire_after_first_use_min = @expireAfterFirstUseMin, updated_at = @now
-         WHERE id = @id`,
-      )
-      .run({ id, ...specColumns(spec, this.hash(spec.pin)), now });
+  replace(id: number, spec: CodeSpec, now: number, pinHash: string = this.hash(spec.pin)): void {
+    this.replaceStmt.run({ id, ...specColumns(spec, pinHash), now });
+  }
+
+  /**
+   * Inserts without the duplicate and capacity checks, for a caller that has made them
+   * for a whole batch (desired/codes apply). Returns the new id.
+   */
+  insertChecked(
+    spec: CodeSpec,
+    pinHash: string,
+    options: { now: number; source: CodeSource; ref: string | null },
+  ): number {
+    const info = this.insert.run({
+      ...specColumns(spec, pinHash),
+      now: options.now,
+      source: options.source,
+      assigned: 1,
+      ref: options.ref,
+    });
+    return Number(info.lastInsertRowid);
   }
 
   /** Ids of enabled codes with this PIN hash. */
   enabledIdsWithHash(pinHash: string): number[] {
-    return this.db
-      .prepare<[string], { id: number }>('SELECT id FROM codes WHERE pin_hash = ? AND enabled = 1')
-      .all(pinHash)
-      .map((row) => row.id);
+    return this.enabledIdsStmt.all(pinHash).map((row) => row.id);
   }
 
   /** Counts a grant. Runs inside the caller's transaction, before the relay moves. */

@@ -98,22 +98,13 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
           continue;
         }
         if (current) {
-          ctx.codes.replace(current.id, spec, now);
+          ctx.codes.replace(current.id, spec, now, pinHash);
         } else {
           if (count >= ctx.capacity) {
             fail('no_space', `the lock holds ${ctx.capacity} codes, its capacity`);
             continue;
           }
-          const added = ctx.codes.add(spec, {
-            now,
-            capacity: Number.MAX_SAFE_INTEGER,
-            source: 'gateway',
-            ref,
-          });
-          if (!added.ok) {
-            fail(added.error, added.message);
-            continue;
-          }
+          ctx.codes.insertChecked(spec, pinHash, { now, source: 'gateway', ref });
           count++;
         }
         reports.push({

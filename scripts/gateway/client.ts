@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { TumblerError } from '../../firmware/errors.ts';
 import { deriveDeviceKeys } from '../../firmware/provisioning.ts';
 import { type MessageKind, openSigned, sign } from '../../firmware/sync/envelope.ts';
+import { noDelay } from '../../firmware/sync/link.ts';
 import { type Topics, topicsFor } from '../../firmware/sync/topics.ts';
 import type { DeviceRecord } from './store.ts';
 
@@ -72,7 +73,10 @@ export class GatewayClient {
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
     };
     try {
-      return new GatewayClient(await connectAsync(options.url, clientOptions, false));
+      const mqtt = await connectAsync(options.url, clientOptions, false);
+      noDelay(mqtt);
+      mqtt.on('connect', () => noDelay(mqtt));
+      return new GatewayClient(mqtt);
     } catch (error) {
       throw new TumblerError(
         'broker_unreachable',

@@ -40,6 +40,7 @@ export interface ServiceCallbacks {
 export class GatewayService {
   private readonly channels = new Map<string, DeviceChannel | null>();
   private readonly ackPending = new Set<string>();
+  private readonly received: StoredEvent[] = [];
   private ackScheduled = false;
 
   constructor(
@@ -105,7 +106,8 @@ export class GatewayService {
         type: event.type,
         data: event.data,
       };
-      if (storeEvent(this.db, stored)) this.callbacks.onEvent?.(stored);
+      // Stored with the rest of this tick's events in one transaction (one fsync), below.
+      this.received.push(stored);
       this.ackPending.add(deviceId);
       this.scheduleAcks();
     } else if (kind === 'time/req') {
@@ -127,17 +129,25 @@ export class GatewayService {
     this.ackScheduled = true;
     setImmediate(() => {
       this.ackScheduled = false;
-      for (const deviceId of this.ackPending) {
+      const received = this.received.splice(0);
+      const devices = [...this.ackPending];
+      this.ackPending.clear();
+      // One commit for the tick's events and the acks they allow; acks go out only after it.
+      const { fresh, acks } = this.db
+        .transaction(() => ({
+          fresh: received.filter((event) => storeEvent(this.db, event)),
+          acks: devices.map((deviceId) => ({ deviceId, seq: advanceAck(this.db, deviceId).seq })),
+        }))
+        .immediate();
+      for (const event of fresh) this.callbacks.onEvent?.(event);
+      for (const { deviceId, seq } of acks) {
         const channel = this.channel(deviceId);
-        if (!channel) continue;
-        const { seq } = advanceAck(this.db, deviceId);
-        if (seq === 0) continue;
+        if (!channel || seq === 0) continue;
         const body = channel.sign('events_ack', { seq });
         void this.client.mqtt
           .publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 })
           .catch(() => undefined);
       }
-      this.ackPending.clear();
     });
   }
 }

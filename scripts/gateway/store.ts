@@ -35,6 +35,23 @@ const SCHEMA = [
 
 export const DEFAULT_GATEWAY_DB = '.tumbler/gateway.db';
 
+const statements = new WeakMap<GatewayDb, Map<string, Database.Statement>>();
+
+/** Prepares each SQL text once per connection (the event path runs per message). */
+function cached(db: GatewayDb, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) {
+    byText = new Map();
+    statements.set(db, byText);
+  }
+  let statement = byText.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql);
+    byText.set(sql, statement);
+  }
+  return statement;
+}
+
 /** The gateway's own SQLite file: device secrets, command counters, revisions, received events. */
 export function openGatewayDb(path: string): GatewayDb {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -143,20 +160,19 @@ export interface StoredEvent {
 
 /** Stores an event unless already stored (duplicates after a resend). True when it was new. */
 export function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()): boolean {
-  const result = db
-    .prepare(
-      'INSERT OR IGNORE INTO events (device_id, seq, boot_id, at, type, data, prev_seq, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    )
-    .run(
-      event.deviceId,
-      event.seq,
-      event.bootId,
-      event.at,
-      event.type,
-      JSON.stringify(event.data),
-      event.prevSeq,
-      now,
-    );
+  const result = cached(
+    db,
+    'INSERT OR IGNORE INTO events (device_id, seq, boot_id, at, type, data, prev_seq, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(
+    event.deviceId,
+    event.seq,
+    event.bootId,
+    event.at,
+    event.type,
+    JSON.stringify(event.data),
+    event.prevSeq,
+    now,
+  );
   return result.changes === 1;
 }
 
@@ -169,19 +185,21 @@ export function advanceAck(db: GatewayDb, deviceId: string): { previous: number;
   return db
     .transaction(() => {
       const previous =
-        db.prepare<[string], { seq: number }>('SELECT seq FROM acks WHERE device_id = ?').get(deviceId)
+        (cached(db, 'SELECT seq FROM acks WHERE device_id = ?').get(deviceId) as { seq: number } | undefined)
           ?.seq ?? 0;
-      const next = db.prepare<[string, number, number], { seq: number }>(
+      const next = cached(
+        db,
         'SELECT MIN(seq) AS seq FROM events WHERE device_id = ? AND seq > ? AND prev_seq <= ?',
       );
       let seq = previous;
       for (;;) {
-        const row = next.get(deviceId, seq, seq);
+        const row = next.get(deviceId, seq, seq) as { seq: number | null } | undefined;
         if (!row || row.seq === null) break;
         seq = row.seq;
       }
       if (seq !== previous) {
-        db.prepare(
+        cached(
+          db,
           'INSERT INTO acks (device_id, seq) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq',
         ).run(deviceId, seq);
       }

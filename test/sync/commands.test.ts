@@ -130,7 +130,14 @@ describe('signed commands', () => {
     await rig.lock.powerCycle();
     const { SyncLink } = await import('../../firmware/sync/link.ts');
     const relinked = new SyncLink(rig.lock.firmware, 'cmdlock2', rig.link.options);
+    // The lock publishes its state once it has subscribed: wait for the new boot's.
+    const bootId = rig.lock.firmware.bootId;
+    const subscribed = rig.gateway.waitFor(rig.channel.topics.state, 10_000, (p) =>
+      p.toString().includes(bootId) ? true : undefined,
+    );
+    await rig.gateway.mqtt.subscribeAsync(rig.channel.topics.state, { qos: 1 });
     relinked.start();
+    await subscribed;
     try {
       const replay = await rawCommand(rig, unlock, (r) => r.id === 't10-unlock');
       expect(replay).toMatchObject({ ok: false, error: 'replayed' });

@@ -99,7 +99,9 @@ describe('gateway sync over a real Mosquitto', () => {
   it('announces itself to Home Assistant and follows its remote-operation rules', async () => {
     const rig = await startRig(broker, 'hadoor');
     const { gateway, lock } = rig;
-    const discovery = gateway.waitFor('homeassistant/lock/tumbler_hadoor/config', 10_000, (p) => JSON.parse(p.toString()));
+    const discovery = gateway.waitFor('homeassistant/lock/tumbler_hadoor/config', 10_000, (p) =>
+      JSON.parse(p.toString()),
+    );
     await gateway.mqtt.subscribeAsync('homeassistant/lock/tumbler_hadoor/config', { qos: 1 });
     expect(await discovery).toMatchObject({
       unique_id: 'tumbler_hadoor',
@@ -112,7 +114,11 @@ describe('gateway sync over a real Mosquitto', () => {
     expect(await state).toBe('LOCKED');
     // UNLOCK from Home Assistant is refused unless allowed (it cannot sign); it is audited.
     await gateway.mqtt.publishAsync('lock/hadoor/ha/set', 'UNLOCK', { qos: 1 });
-    await waitUntil(() => lock.firmware.audit.latest(5).some((r) => r.type === 'remote_refused'), 10_000, 'the refusal');
+    await waitUntil(
+      () => lock.firmware.audit.latest(5).some((r) => r.type === 'remote_refused'),
+      10_000,
+      'the refusal',
+    );
     expect(lock.firmware.manager.status().lock).toBe('locked');
   });
 });
