@@ -5,7 +5,7 @@ export class StateStore {
   private readonly getStmt;
   private readonly setStmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM state WHERE key = ?');
     this.setStmt = db.prepare<[string, string]>(
       'INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
