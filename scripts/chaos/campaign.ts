@@ -55,11 +55,21 @@ export async function chaosRun(
   const channel = new DeviceChannel(getDevice(gatewayDb, deviceId));
   const gateway = await GatewayClient.connect({ url: broker.url });
   let deliveries = 0;
-  await new GatewayService(gateway, gatewayDb, { onEvent: () => deliveries++ }, deviceId).start();
+  const gatewayLog: string[] = [];
+  const note = (line: string) => gatewayLog.push(`${new Date().toISOString()} ${line}`);
+  for (const name of ['connect', 'close', 'offline', 'reconnect'] as const)
+    gateway.mqtt.on(name, () => note(name));
+  gateway.mqtt.on('error', (error) => note(`error ${error.message}`));
+  await new GatewayService(
+    gateway,
+    gatewayDb,
+    { onEvent: () => deliveries++, onWarning: (message) => note(`warning ${message}`) },
+    deviceId,
+  ).start();
   // Wrong entries are part of the traffic; the lockout must not hide the one_time checks.
   const lock = new LockProcess(
     dataDir,
-    ['--provisioning', join(dir, 'p.json'), '--mqtt', broker.url, '--log-level', 'warn'],
+    ['--provisioning', join(dir, 'p.json'), '--mqtt', broker.url, '--log-level', 'info'],
     {
       LOCKFW_WRONG_CODE_LIMIT: '100',
       LOCKFW_DAILY_FAILURE_LIMIT: '10000',
@@ -191,6 +201,7 @@ export async function chaosRun(
     else {
       writeFileSync(join(dir, 'lockfw.log'), lock.log());
       writeFileSync(join(dir, 'broker.log'), broker.output());
+      writeFileSync(join(dir, 'gateway.log'), gatewayLog.join('\n'));
       report.violations.push(`run ${run}: files kept in ${dir} (lockfw.log: the last lockfw's output)`);
     }
   }

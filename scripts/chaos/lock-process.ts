@@ -28,10 +28,10 @@ export class LockProcess {
       },
     );
     child.stdout!.on('data', (c: Buffer) => {
-      this.output = (this.output + c.toString()).slice(-20_000);
+      this.output = (this.output + c.toString()).slice(-200_000);
     });
     child.stderr!.on('data', (c: Buffer) => {
-      this.output = (this.output + c.toString()).slice(-20_000);
+      this.output = (this.output + c.toString()).slice(-200_000);
     });
     this.child = child;
     const socket = join(this.dataDir, 'sim.sock');

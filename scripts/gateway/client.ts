@@ -74,6 +74,8 @@ export class GatewayClient {
     };
     try {
       const mqtt = await connectAsync(options.url, clientOptions, false);
+      // Reconnect errors are expected during an outage; without a listener they would throw.
+      mqtt.on('error', () => undefined);
       noDelay(mqtt);
       mqtt.on('connect', () => noDelay(mqtt));
       return new GatewayClient(mqtt);
