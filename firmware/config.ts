@@ -50,6 +50,7 @@ export const configSchema = z
         rejectUnauthorized: z.boolean().default(true),
         outboxMax: int(100, 10_000_000).default(100_000),
         publishWindow: int(1, 1000).default(64),
+        ackTimeoutSeconds: int(1, 3600).default(10),
         timeSyncMaxRoundTripMs: int(10, 60_000).default(2000),
         homeAssistant: z
           .object({ discovery: z.boolean().default(true), allowUnlock: z.boolean().default(false) })

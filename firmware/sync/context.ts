@@ -38,6 +38,8 @@ export interface LinkOptions {
   outboxMax: number;
   /** Publish window: QoS 1 events in flight at once. */
   window: number;
+  /** Published events whose gateway ack has not come within this are published again. */
+  ackTimeoutMs: number;
   /** Time sync: the longest round trip accepted (accuracy is half of it). */
   maxRoundTripMs: number;
   /** Home Assistant: publish discovery config; accept UNLOCK from it (opt-in). */

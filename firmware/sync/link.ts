@@ -57,6 +57,8 @@ export class SyncLink implements LinkContext {
   private timer: NodeJS.Timeout | undefined;
   private statePending = false;
   private pendingAck = 0;
+  private lastAckSeen = -1;
+  private lastAckMoved = 0;
   private queue: Promise<void> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -356,7 +358,32 @@ export class SyncLink implements LinkContext {
 
   private periodic(): void {
     this.enforceBound();
+    this.resendIfUnacknowledged();
     this.scheduleFlush();
+  }
+
+  /**
+   * A broker acknowledges a QoS 1 publish even when no gateway is subscribed (one that is
+   * reconnecting, say), so PUBACKs prove nothing about delivery. When events have been
+   * published but the gateway's ack has not moved for `ackTimeoutMs`, publish everything
+   * after the last ack again (the gateway drops duplicates). Found by the chaos campaign.
+   */
+  private resendIfUnacknowledged(): void {
+    const acked = this.firmware.state.get('sync', INITIAL_SYNC).ackedSeq;
+    const now = performance.now();
+    if (acked !== this.lastAckSeen || this.cursor <= acked) {
+      this.lastAckSeen = acked;
+      this.lastAckMoved = now;
+      return;
+    }
+    if (now - this.lastAckMoved < this.options.ackTimeoutMs) return;
+    this.log.info('no ack for published events: publishing again', {
+      from_seq: acked + 1,
+      to_seq: this.cursor,
+    });
+    this.cursor = acked;
+    this.inflight = 0;
+    this.lastAckMoved = now;
   }
 
   /** Drops the oldest events beyond the bound (runs every few seconds; callable any time). */

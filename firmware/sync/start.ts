@@ -36,6 +36,7 @@ export function startSync(
     rejectUnauthorized: mqtt.rejectUnauthorized,
     outboxMax: mqtt.outboxMax,
     window: mqtt.publishWindow,
+    ackTimeoutMs: mqtt.ackTimeoutSeconds * 1000,
     maxRoundTripMs: mqtt.timeSyncMaxRoundTripMs,
     homeAssistant: mqtt.homeAssistant,
   });

@@ -84,6 +84,7 @@ async function drainOurs(url: string, dir: string, count: number): Promise<{ ms:
     url,
     outboxMax: count + 1000,
     window: WINDOW,
+    ackTimeoutMs: 10_000,
     maxRoundTripMs: 2000,
     homeAssistant: { discovery: false, allowUnlock: false },
   });

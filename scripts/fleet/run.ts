@@ -328,6 +328,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         url,
         outboxMax: 100_000,
         window: 64,
+        ackTimeoutMs: 10_000,
         maxRoundTripMs: 2000,
         homeAssistant: { discovery: true, allowUnlock: false },
       });

@@ -38,6 +38,7 @@ beforeAll(async () => {
       url: 'mqtt://127.0.0.1:1',
       outboxMax: 1000,
       window: 8,
+      ackTimeoutMs: 10_000,
       maxRoundTripMs: 2000,
       homeAssistant: { discovery: true, allowUnlock: false },
     },

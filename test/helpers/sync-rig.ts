@@ -36,6 +36,7 @@ export async function startRig(
     url: broker.url,
     outboxMax: 100_000,
     window: 64,
+    ackTimeoutMs: 2000,
     maxRoundTripMs: 2000,
     homeAssistant: { discovery: true, allowUnlock: false },
   });

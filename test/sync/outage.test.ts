@@ -1,8 +1,13 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncLink } from '../../firmware/sync/link.ts';
-import { listEvents } from '../../scripts/gateway/store.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
+import { GatewayClient } from '../../scripts/gateway/client.ts';
+import { GatewayService } from '../../scripts/gateway/service.ts';
+import { addDevice, listEvents, openGatewayDb } from '../../scripts/gateway/store.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { startRig } from '../helpers/sync-rig.ts';
+import { tempDir } from '../helpers/tmp.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 let broker: TestBroker | undefined;
@@ -79,6 +84,43 @@ describe('nothing is lost', () => {
       expect(small.status().outboxDepth).toBe(0);
     } finally {
       await small.stop();
+    }
+  });
+
+  it('publishes again when no ack comes: the broker accepted events while the gateway was not subscribed', async () => {
+    broker = await TestBroker.start();
+    const lock = await SimLock.create({ config: { deviceId: 'unheard' } });
+    const link = new SyncLink(lock.firmware, 'unheard', {
+      url: broker.url,
+      outboxMax: 1000,
+      window: 64,
+      ackTimeoutMs: 1000,
+      maxRoundTripMs: 2000,
+      homeAssistant: { discovery: false, allowUnlock: false },
+    });
+    const gatewayDb = openGatewayDb(join(tempDir(), 'gw.db'));
+    addDevice(gatewayDb, 'unheard', lock.firmware.secret);
+    const gateway = await GatewayClient.connect({ url: broker.url });
+    try {
+      link.start();
+      for (let i = 0; i < 20; i++)
+        lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
+      // The lock publishes (and the broker PUBACKs) with nobody listening.
+      await waitUntil(() => link.status().connected, 10_000, 'the lock to connect');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const heard: number[] = [];
+      await new GatewayService(gateway, gatewayDb, { onEvent: (e) => heard.push(e.seq) }, 'unheard').start();
+      await waitUntil(
+        () => link.status().outboxDepth === 0,
+        20_000,
+        'the events to be published again and acknowledged',
+      );
+      expect(heard).toEqual(Array.from({ length: lock.firmware.audit.lastSeq() }, (_, i) => i + 1));
+    } finally {
+      await link.stop();
+      await gateway.close();
+      gatewayDb.close();
+      await lock.close();
     }
   });
 });
