@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { parseFlags, parseIntFlag, runCli, UsageError } from '../firmware/cli.ts';
 import { chaosRun, FAULTS, type Fault, type RunReport } from './chaos/campaign.ts';
-import { seededRandom } from './chaos/random.ts';
 import { LocalBroker } from './support/broker.ts';
+import { seededRandom } from './support/random.ts';
 
 const HELP = `Usage: npm run chaos -- [--seed N] [--runs N] [--steps N] [--json FILE]
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { deriveOfflineKey, verifyOfflineCode } from '../../firmware/access/offline.ts';
 import { issueOfflineCode, type OfflineRequest } from '../../firmware/access/offline-issue.ts';
+import { seededRandom as prng } from '../support/random.ts';
 import { issueSearchCode, searchValidate } from './search-peer.ts';
 import type { BenchRow } from './types.ts';
 
@@ -25,18 +26,6 @@ const REQUESTS: OfflineRequest[] = [
   { kind: 'permanent', start: '2026-06-10' },
   { kind: 'recurring', start: '2026-06-08', daysOfWeek: ['mon', 'wed', 'fri'], from: '08:00', to: '18:00' },
 ];
-
-/** A fixed pseudo-random sequence (mulberry32): the same entries on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const randomDigits = (next: () => number, length: number) =>
   Array.from({ length }, () => String(Math.floor(next() * 10))).join('');

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '../support/random.ts';
 
 /** The q-quantile (0..1) of `values` by nearest rank; NaN for none. */
 export function percentile(values: readonly number[], q: number): number {
@@ -12,18 +13,6 @@ export function percentile(values: readonly number[], q: number): number {
 }
 
 export const median = (values: readonly number[]) => percentile(values, 0.5);
-
-/** A fixed pseudo-random sequence (mulberry32): the same workload on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `length` digits from `next`, as a string (leading zeros kept). */
 export const randomDigits = (next: () => number, length: number) =>
@@ -47,3 +36,6 @@ export function benchDir(prefix: string): { dir: string; remove: () => void } {
 
 /** Lets pending I/O callbacks and timers run (between measured blocks). */
 export const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A fixed pseudo-random sequence: the same workload on every run. */
+export const prng = seededRandom;

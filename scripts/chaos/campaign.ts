@@ -8,8 +8,8 @@ import { DeviceChannel, GatewayClient } from '../gateway/client.ts';
 import { GatewayService } from '../gateway/service.ts';
 import { addDevice, advanceAck, getDevice, listEvents, openGatewayDb } from '../gateway/store.ts';
 import type { LocalBroker } from '../support/broker.ts';
+import { between, pick } from '../support/random.ts';
 import { LockProcess, lockfw } from './lock-process.ts';
-import { between, pick } from './random.ts';
 
 export const FAULTS = ['one_time', 'apply', 'outbox', 'broker', 'rtc'] as const;
 export type Fault = (typeof FAULTS)[number];

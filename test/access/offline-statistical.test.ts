@@ -4,23 +4,12 @@ import { deriveOfflineKey, verifyOfflineCode } from '../../firmware/access/offli
 import { NEVER_USED, offlineCredential, offlineWindow } from '../../firmware/access/offline-credential.ts';
 import { HEADER_USED, HEADER_VALUES } from '../../firmware/access/offline-layout.ts';
 import { DEFAULT_CONFIG } from '../../firmware/config.ts';
+import { seededRandom as prng } from '../../scripts/support/random.ts';
 
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 11) & 0xff);
 const ZONE = 'Europe/Berlin';
 const NOW = Date.parse('2026-06-10T11:00:00Z');
 const ENTRIES = 1_000_000;
-
-/** mulberry32: a fixed sequence, so the test is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** P(X >= k) for X ~ Poisson(lambda). */
 function poissonTail(k: number, lambda: number): number {
