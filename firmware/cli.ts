@@ -49,6 +49,11 @@ export function parseIntFlag(
   return Number(value);
 }
 
+/** Expected failures carry a `code` string (DESIGN.md): our error classes, Node's system errors. */
+function hasCode(error: unknown): error is Error & { code: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}
+
 /** Runs a CLI entry point: usage errors exit 2, expected failures exit 1, both as one line. */
 export async function runCli(name: string, main: () => Promise<number | undefined>): Promise<void> {
   try {
@@ -58,7 +63,7 @@ export async function runCli(name: string, main: () => Promise<number | undefine
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`);
       process.exitCode = 2;
-    } else if (error instanceof TumblerError) {
+    } else if (error instanceof TumblerError || hasCode(error)) {
       process.stderr.write(`${name}: ${error.message}\n`);
       process.exitCode = 1;
     } else {

@@ -29,6 +29,16 @@ describe('lockfw command line', () => {
     expect(badHal.stderr).toMatch(/--hal must be sim or linux/);
   });
 
+  it('names every missing device of a Linux board in one line, exit 1', async () => {
+    const dataDir = tempDir();
+    const board = new URL('../../hal/linux/boards/pi-relay-hat.json', import.meta.url).pathname;
+    const run = await runLockfw(['run', '--hal', 'linux', '--board', board, '--data', dataDir]);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/board\.gpio\.chip: \/dev\/gpiochip0 not found/);
+    expect(run.stderr).not.toMatch(/internal error/);
+  });
+
   it('validates code flags with clear errors and never echoes the PIN', async () => {
     const dataDir = tempDir();
     const shortPin = await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'x', '--pin', '12']);
