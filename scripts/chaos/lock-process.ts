@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlClient } from '../../keypad-sim/control-client.ts';
@@ -68,11 +68,24 @@ export class LockProcess {
   }
 }
 
-/** Runs `lockfw ARGS` to completion (codes add while the lock runs: a second SQLite writer). */
-export function lockfw(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [LOCKFW, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
+/**
+ * Runs `lockfw ARGS` to completion, optionally with standard input (`--pin-stdin`).
+ * Also the tests' way to run one-shot lockfw commands.
+ */
+export async function lockfw(
+  args: string[],
+  input = '',
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [LOCKFW, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
   });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  child.stdin.end(input);
+  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { status, stdout, stderr };
 }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlClient } from '../../keypad-sim/control-client.ts';
+import { lockfw } from '../../scripts/chaos/lock-process.ts';
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 export const LOCKFW = join(REPO, 'scripts', 'lockfw.js');
@@ -30,23 +31,7 @@ export function spawnLockfw(args: string[], env: NodeJS.ProcessEnv = {}): Lockfw
 }
 
 /** Runs `lockfw` to completion and returns its exit status and output. */
-export async function runLockfw(
-  args: string[],
-  input?: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [LOCKFW, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  child.stdin.end(input ?? '');
-  const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { status, stdout, stderr };
-}
+export const runLockfw = lockfw;
 
 /** Waits for the sim control socket of a starting `lockfw run --hal sim`, then connects. */
 export async function connectWhenReady(
