@@ -1,7 +1,9 @@
 import { type CodeSpec, parseCodeSpec } from './access/code-spec.ts';
 import type { AuditLog } from './store/audit.ts';
-import type { AddCodeResult, CodeRecord, CodeSource, CodeStore } from './store/codes.ts';
+import type { AddCodeResult, CodeRecord, CodeSource, CodeStore, SetEnabledResult } from './store/codes.ts';
 import type { Db } from './store/db.ts';
+
+export type SetEnabledOutcome = { ok: true; code: CodeRecord } | Extract<SetEnabledResult, { ok: false }>;
 
 /** Local code administration shared by `lockfw codes`, the simulator and the adapters. */
 export class CodeAdmin {
@@ -51,17 +53,23 @@ export class CodeAdmin {
       .immediate();
   }
 
-  setEnabled(id: number, enabled: boolean, by: string, now: number): CodeRecord | undefined {
+  /**
+   * Switches a code on or off, audited. Refusals are values that change nothing:
+   * `not_found`, or `duplicate_code` when switching on a code whose PIN another
+   * enabled code has (every path that makes a code usable keeps PINs unique).
+   */
+  setEnabled(id: number, enabled: boolean, by: string, now: number): SetEnabledOutcome {
     return this.db
-      .transaction(() => {
-        const code = this.codes.get(id);
-        if (!code || !this.codes.setEnabled(id, enabled, now)) return undefined;
+      .transaction((): SetEnabledOutcome => {
+        const result = this.codes.setEnabled(id, enabled, now);
+        if (!result.ok) return result;
+        const code = this.codes.get(id)!;
         this.audit.append(
           enabled ? 'code_enabled' : 'code_disabled',
           { code_id: id, code_name: code.name, by },
           now,
         );
-        return this.codes.get(id);
+        return { ok: true, code };
       })
       .immediate();
   }

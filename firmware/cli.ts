@@ -9,7 +9,11 @@ export class UsageError extends Error {
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
-/** Strict flag parsing with messages that name the flag and point at --help. */
+/**
+ * Strict flag parsing with messages that name the flag and point at --help. A flag not
+ * declared `multiple` may be given once: `--pin 1111 --pin 2222` is refused, never read
+ * as the last one.
+ */
 export function parseFlags<T extends FlagSpec>(
   command: string,
   argv: string[],
@@ -18,9 +22,23 @@ export function parseFlags<T extends FlagSpec>(
   values: ReturnType<typeof parseArgs<{ options: T; strict: true; allowPositionals: true }>>['values'];
   positionals: string[];
 } {
+  const parsed = parseStrict(command, argv, options);
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || options[token.name]?.multiple) continue;
+    if (seen.has(token.name)) {
+      throw new UsageError(
+        `${command}: --${token.name} given more than once; give it once (see ${command} --help)`,
+      );
+    }
+    seen.add(token.name);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+function parseStrict<T extends FlagSpec>(command: string, argv: string[], options: T) {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    return { values, positionals };
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true, tokens: true });
   } catch (error) {
     const message = (error as Error).message.split('\n')[0]!.replace(/\. To specify a positional.*$/, '');
     throw new UsageError(`${command}: ${message} (see ${command} --help)`);
@@ -54,8 +72,22 @@ function hasCode(error: unknown): error is Error & { code: string } {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
 
+/**
+ * A reader that goes away (`lockfw audit list | head -1`) closes the pipe: what is left
+ * to print goes nowhere, quietly, and the command ends as it would have (a running lock
+ * keeps running without its stdout). Any other output error still surfaces.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 /** Runs a CLI entry point: usage errors exit 2, expected failures exit 1, both as one line. */
 export async function runCli(name: string, main: () => Promise<number | undefined>): Promise<void> {
+  quietOnClosedPipe(process.stdout);
+  quietOnClosedPipe(process.stderr);
   try {
     const status = await main();
     if (status !== undefined) process.exitCode = status;

@@ -1,4 +1,5 @@
 import type { Rtc } from '../hal/rtc.ts';
+import { type CorrectionVerdict, judgeClockCorrection } from './access/clock-correction.ts';
 import type { StateStore } from './store/state.ts';
 
 export type UntrustedReason = 'rtc_lost_power' | 'rtc_behind_floor';
@@ -7,6 +8,11 @@ export type TrustSource = 'technician' | 'gateway' | 'provisioning' | 'local_adm
 export interface ClockRecord {
   /** The latest wall time the lock has seen from a trusted clock. */
   floor: number;
+  /**
+   * The latest trusted time ever seen: never decreases, not even when a confirmed
+   * correction moves the floor back. Expiry is judged at no earlier time.
+   */
+  highWater: number;
   untrusted: UntrustedReason | null;
   lastSyncAt: number | null;
   lastSyncSource: TrustSource | null;
@@ -18,6 +24,8 @@ export interface ClockReading {
   untrustedReason: UntrustedReason | null;
   /** The persisted time floor: the latest time seen from a trusted clock (0 before any). */
   floor: number;
+  /** The latest trusted time ever seen, never decreasing (ClockRecord.highWater). */
+  highWater: number;
 }
 
 export interface ClockPolicy {
@@ -26,7 +34,13 @@ export interface ClockPolicy {
 }
 
 const KEY = 'clock';
-const INITIAL: ClockRecord = { floor: 0, untrusted: null, lastSyncAt: null, lastSyncSource: null };
+const INITIAL: ClockRecord = {
+  floor: 0,
+  highWater: 0,
+  untrusted: null,
+  lastSyncAt: null,
+  lastSyncSource: null,
+};
 
 /**
  * Trusted time. Wall time comes from the RTC; the clock judges whether to believe it:
@@ -44,7 +58,9 @@ export class TrustedClock {
     private readonly state: StateStore,
     private readonly policy: ClockPolicy,
   ) {
-    this.record = state.get(KEY, INITIAL);
+    const stored = state.get(KEY, INITIAL);
+    // A record saved before the high-water mark existed: its floor is the best we know.
+    this.record = { ...stored, highWater: Math.max(stored.highWater, stored.floor) };
     this.savedFloor = this.record.floor;
   }
 
@@ -65,29 +81,52 @@ export class TrustedClock {
           trusted: reason === null,
           untrustedReason: reason,
           floor: this.record.floor,
+          highWater: this.record.highWater,
         },
         previous,
       );
     }
-    if (reason === null && reading.epochMs > this.record.floor) this.record.floor = reading.epochMs;
+    if (reason === null && reading.epochMs > this.record.floor) {
+      this.record.floor = reading.epochMs;
+      this.record.highWater = Math.max(this.record.highWater, reading.epochMs);
+    }
     return {
       epochMs: reading.epochMs,
       trusted: reason === null,
       untrustedReason: reason,
       floor: this.record.floor,
+      highWater: this.record.highWater,
     };
   }
 
-  /** Sets the RTC from a trusted source and trusts the clock again; the floor follows. */
-  async setTrusted(epochMs: number, source: TrustSource): Promise<void> {
+  /**
+   * Sets the RTC from a trusted source and trusts the clock again; the floor follows.
+   * A move back beyond the floor tolerance is refused (a value, nothing changes)
+   * unless `confirmedBackward` (firmware/access/clock-correction.ts); the high-water
+   * mark never moves back. Call through LockManager.setTime, which audits it.
+   */
+  async setTrusted(
+    epochMs: number,
+    source: TrustSource,
+    options: { confirmedBackward?: boolean } = {},
+  ): Promise<CorrectionVerdict> {
     if (!Number.isFinite(epochMs) || epochMs <= 0)
       throw new RangeError('epochMs must be a positive finite number');
+    const verdict = judgeClockCorrection({
+      to: epochMs,
+      highWater: this.record.highWater,
+      toleranceMs: this.policy.floorToleranceMs,
+      confirmedBackward: options.confirmedBackward === true,
+    });
+    if (!verdict.ok) return verdict;
     await this.rtc.set(epochMs);
     const previous = { ...this.record };
-    this.record = { floor: epochMs, untrusted: null, lastSyncAt: epochMs, lastSyncSource: source };
+    const highWater = Math.max(previous.highWater, epochMs);
+    this.record = { floor: epochMs, highWater, untrusted: null, lastSyncAt: epochMs, lastSyncSource: source };
     this.state.set(KEY, this.record);
     this.savedFloor = epochMs;
-    this.notify({ epochMs, trusted: true, untrustedReason: null, floor: epochMs }, previous);
+    this.notify({ epochMs, trusted: true, untrustedReason: null, floor: epochMs, highWater }, previous);
+    return verdict;
   }
 
   /** Writes the floor if it moved; call inside the transaction that records an event. */
@@ -109,4 +148,21 @@ export class TrustedClock {
   private notify(reading: ClockReading, previous: ClockRecord): void {
     for (const listener of this.transitions) listener(reading, previous);
   }
+}
+
+const UNTRUSTED_REASONS: readonly string[] = ['rtc_lost_power', 'rtc_behind_floor'];
+const instantOrNull = (value: unknown) =>
+  value === null || (typeof value === 'number' && Number.isFinite(value));
+
+/** The persisted clock record's parser (firmware/store/state-keys.ts); fields added later may be absent. */
+export function parseClockRecord(value: unknown): Partial<ClockRecord> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.floor !== 'number' || !Number.isFinite(v.floor) || v.floor < 0) return undefined;
+  if ('highWater' in v && (typeof v.highWater !== 'number' || !Number.isFinite(v.highWater)))
+    return undefined;
+  if (v.untrusted !== null && !UNTRUSTED_REASONS.includes(v.untrusted as string)) return undefined;
+  if (!instantOrNull(v.lastSyncAt)) return undefined;
+  if (v.lastSyncSource !== null && typeof v.lastSyncSource !== 'string') return undefined;
+  return v as Partial<ClockRecord>;
 }

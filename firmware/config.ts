@@ -30,6 +30,8 @@ export const configSchema = z
     windowGraceSeconds: int(0, 3600).default(120),
     clockFloorToleranceSeconds: int(0, 86_400).default(300),
     codeCapacity: int(1, 100_000).default(1000),
+    /** Audit rows always kept; older ones go once the gateway has them (firmware/store/retention.ts). */
+    auditKeepRows: int(100, 10_000_000).default(10_000),
     offlineCodeLength: int(11, 16).default(12),
     logLevel: z.enum(LOG_LEVELS).default('info'),
     /** The gateway link (docs/protocol.md); absent: the lock runs offline. */

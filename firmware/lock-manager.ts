@@ -3,6 +3,7 @@ import type { Hal } from '../hal/index.ts';
 import type { Key } from '../hal/keypad.ts';
 import { Listeners } from '../hal/listeners.ts';
 import type { Scheduler } from '../hal/scheduler.ts';
+import type { CorrectionVerdict } from './access/clock-correction.ts';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from './access/code-spec.ts';
 import { countsAsWrongEntry, decide } from './access/decide.ts';
 import {
@@ -12,19 +13,23 @@ import {
   type LockoutState,
   recordFailure,
   recordSuccess,
+  settle,
 } from './access/lockout.ts';
+import { judgeRemote, type RemoteActor, type RemoteTarget, type RemoteVerdict } from './access/remote.ts';
 import { describeSchedule } from './access/schedule.ts';
-import type { Credential, Decision, Mode } from './access/types.ts';
-import type { ClockReading, TrustedClock } from './clock.ts';
+import { type Credential, type Decision, MODES, type Mode } from './access/types.ts';
+import type { ClockReading, TrustedClock, TrustSource } from './clock.ts';
 import type { FirmwareConfig } from './config.ts';
 import { maxEntryLength } from './config.ts';
 import { EntryCollector, type EntryEvent } from './entry.ts';
+import { TumblerError } from './errors.ts';
 import { LockMachine, type LockState } from './lock.ts';
 import type { Logger } from './log.ts';
 import type { AuditLog, AuditRow } from './store/audit.ts';
 import type { CodeStore } from './store/codes.ts';
 import type { Db } from './store/db.ts';
 import type { StateStore } from './store/state.ts';
+import { isStorageError, StorageHealth, type StorageStatus } from './store/storage-health.ts';
 
 export type DecisionSource = 'keypad' | 'remote' | 'technician';
 
@@ -61,9 +66,18 @@ export interface LockStatus {
   timezone: string;
   clockTrusted: boolean;
   clockUntrustedReason: string | null;
-  lockout: { active: boolean; until: number | null; consecutiveFailures: number; dailyFailures: number };
+  /** `until` is wall time estimated from the time left, which counts on monotonic time. */
+  lockout: {
+    active: boolean;
+    until: number | null;
+    remainingMs: number;
+    consecutiveFailures: number;
+    dailyFailures: number;
+  };
   entryLength: number;
   lastDecision: DecisionRecord | null;
+  /** Whether the last write committed; while not, every decision is refused. */
+  storage: StorageStatus;
 }
 
 export interface ManagerDeps {
@@ -100,9 +114,18 @@ export class LockManager {
   private readonly events = new Listeners<ManagerEvent>();
   private readonly cleanup: Array<() => void> = [];
   private lockout: LockoutState;
+  /** Monotonic time at which `lockout.remainingMs` was taken. */
+  private lockoutMono: number;
   private settings: Settings;
   private lastDecision: DecisionRecord | null = null;
-  private lastClock: ClockReading = { epochMs: 0, trusted: true, untrustedReason: null, floor: 0 };
+  private readonly storage = new StorageHealth();
+  private lastClock: ClockReading = {
+    epochMs: 0,
+    trusted: true,
+    untrustedReason: null,
+    floor: 0,
+    highWater: 0,
+  };
   private lastClockMono = 0;
   private inFlight = 0;
   private readonly policy: LockoutPolicy;
@@ -116,6 +139,7 @@ export class LockManager {
       dailyFailureLimit: config.dailyFailureLimit,
     };
     this.lockout = state.get('lockout', INITIAL_LOCKOUT);
+    this.lockoutMono = scheduler.now();
     this.settings = state.get<Settings>('settings', { mode: 'normal', timezone: config.timezone });
     this.lock = new LockMachine(hal.actuator, hal.door, scheduler, {
       actuationTimeoutMs: config.actuationTimeoutMs,
@@ -133,7 +157,7 @@ export class LockManager {
       deps.audit.onAppend((row) => this.events.emit({ type: 'audit', row })),
       deps.clock.onTrustChange((reading, previous) => {
         this.noteClock(reading);
-        this.record(
+        this.note(
           reading.trusted ? 'clock_trusted' : 'clock_untrusted',
           {
             reason: reading.untrustedReason,
@@ -148,7 +172,7 @@ export class LockManager {
   /** Boot: judge the clock, put the bolt in its safe state, apply the persisted mode. */
   async start(): Promise<void> {
     this.noteClock(await this.deps.clock.now());
-    this.record(
+    this.note(
       'boot',
       { mode: this.settings.mode, clock_trusted: this.lastClock.trusted },
       this.lastClock.epochMs,
@@ -177,6 +201,7 @@ export class LockManager {
 
   status(): LockStatus {
     const now = this.wallNow();
+    const lockout = this.currentLockout();
     return {
       lock: this.lock.state,
       mode: this.settings.mode,
@@ -185,13 +210,15 @@ export class LockManager {
       clockTrusted: this.lastClock.trusted,
       clockUntrustedReason: this.lastClock.untrustedReason,
       lockout: {
-        active: isLockedOut(this.lockout, now),
-        until: this.lockout.lockedUntil,
-        consecutiveFailures: this.lockout.consecutiveFailures,
-        dailyFailures: this.lockout.dailyFailures,
+        active: isLockedOut(lockout),
+        until: isLockedOut(lockout) ? now + lockout.remainingMs : null,
+        remainingMs: lockout.remainingMs,
+        consecutiveFailures: lockout.consecutiveFailures,
+        dailyFailures: lockout.dailyFailures,
       },
       entryLength: this.entry.length,
       lastDecision: this.lastDecision,
+      storage: this.storage.snapshot(),
     };
   }
 
@@ -215,52 +242,193 @@ export class LockManager {
     const previous = this.settings.mode;
     if (previous === mode) return;
     const reading = await this.readClock();
-    this.settings = { ...this.settings, mode };
-    this.deps.db
-      .transaction(() => {
-        this.deps.state.set('settings', this.settings);
-        this.record('mode_changed', { from: previous, to: mode, by: actor }, reading.epochMs);
-      })
-      .immediate();
+    const settings = { ...this.settings, mode };
+    this.write('mode change', () => {
+      this.deps.state.set('settings', settings);
+      this.record('mode_changed', { from: previous, to: mode, by: actor }, reading.epochMs);
+    });
+    this.settings = settings;
+    this.applyMode(previous, mode);
+  }
+
+  /** Moves the bolt for a committed mode change: passage holds it open, leaving passage locks. */
+  private applyMode(previous: Mode, mode: Mode): void {
     this.lock.setHoldOpen(mode === 'passage');
     if (previous === 'passage' && mode !== 'passage') this.lock.lock();
-    this.events.emit({ type: 'mode', mode });
+    if (previous !== mode) this.events.emit({ type: 'mode', mode });
   }
 
   async setTimezone(timezone: string, actor: string): Promise<void> {
     const reading = await this.readClock();
     const previous = this.settings.timezone;
-    this.settings = { ...this.settings, timezone };
-    this.deps.db
-      .transaction(() => {
-        this.deps.state.set('settings', this.settings);
-        this.record('timezone_changed', { from: previous, to: timezone, by: actor }, reading.epochMs);
-      })
-      .immediate();
+    const settings = { ...this.settings, timezone };
+    this.write('time zone change', () => {
+      this.deps.state.set('settings', settings);
+      this.record('timezone_changed', { from: previous, to: timezone, by: actor }, reading.epochMs);
+    });
+    this.settings = settings;
   }
 
   /** Clears the keypad lockout and its counters (factory reset, technician). */
   resetLockout(): void {
     this.lockout = { ...INITIAL_LOCKOUT };
+    this.lockoutMono = this.deps.scheduler.now();
     this.deps.state.set('lockout', this.lockout);
   }
 
-  /** Unlock or lock on a command (gateway, technician): audited before the relay moves. */
-  async actuate(target: 'unlocked' | 'locked', actor: string): Promise<void> {
+  /** The lockout state counted down to now on monotonic time (not the wall clock). */
+  private currentLockout(): LockoutState {
+    return settle(this.lockout, Math.max(0, this.deps.scheduler.now() - this.lockoutMono));
+  }
+
+  /**
+   * Sets the time from a trusted source (technician, gateway, simulator). A move back
+   * beyond the floor tolerance is refused unless confirmed (the refusal is a value and
+   * is audited as `clock_backward_refused`); a confirmed one is audited as
+   * `clock_backward` with both times. Either way nothing expired or used re-opens
+   * (firmware/access/clock-correction.ts).
+   */
+  async setTime(
+    epochMs: number,
+    source: TrustSource,
+    actor: string,
+    options: { confirmedBackward?: boolean } = {},
+  ): Promise<{ verdict: CorrectionVerdict; before: ClockReading; after: ClockReading }> {
+    const before = await this.readClock();
+    const { highWater } = this.deps.clock.snapshot();
+    const verdict = await this.deps.clock.setTrusted(epochMs, source, options);
+    const times = {
+      from: new Date(before.epochMs).toISOString(),
+      to: new Date(epochMs).toISOString(),
+      high_water: highWater > 0 ? new Date(highWater).toISOString() : null,
+      step_s: Math.round(verdict.stepMs / 1000),
+      source,
+      by: actor,
+    };
+    if (!verdict.ok) this.record('clock_backward_refused', times, before.epochMs);
+    const after = await this.readClock();
+    if (verdict.ok && verdict.backward) this.record('clock_backward', times, after.epochMs);
+    return { verdict, before, after };
+  }
+
+  /**
+   * Unlock or lock without a keypad entry (gateway, Home Assistant, technician): judged
+   * by the one remote rule (firmware/access/remote.ts) and audited before the relay
+   * moves; a refusal is audited as `remote_refused` and returned, and the bolt stays.
+   */
+  async actuate(
+    target: RemoteTarget,
+    actor: RemoteActor,
+    options: { homeAssistantUnlock?: boolean } = {},
+  ): Promise<RemoteVerdict> {
     const reading = await this.readClock();
+    const verdict = judgeRemote({
+      actor,
+      target,
+      mode: this.settings.mode,
+      homeAssistantUnlock: options.homeAssistantUnlock ?? false,
+    });
+    if (!verdict.allowed) {
+      this.record('remote_refused', { by: actor, target, reason: verdict.reason }, reading.epochMs);
+      return verdict;
+    }
     this.record(target === 'unlocked' ? 'remote_unlock' : 'remote_lock', { by: actor }, reading.epochMs);
     if (target === 'unlocked') this.lock.unlock();
     else this.lock.lock();
+    return verdict;
   }
 
-  /** Writes an audit row (and the clock floor) in one transaction. */
-  record(type: string, data: Record<string, unknown>, at: number): AuditRow {
-    return this.deps.db
+  /**
+   * Factory reset: erases every code, the keypad lockout and the mode (back to normal),
+   * and what `eraseMore` erases (offline-code state, console login lockout), in one
+   * transaction written as one `factory_reset` row; then ends passage's hold-open.
+   */
+  async factoryReset<T extends Record<string, unknown>>(
+    actor: string,
+    eraseMore: (at: number) => T,
+  ): Promise<{ codesRemoved: number; previousMode: Mode; erased: T }> {
+    const at = (await this.readClock()).epochMs;
+    const previousMode = this.settings.mode;
+    const settings: Settings = { ...this.settings, mode: 'normal' };
+    const { codes, db, state } = this.deps;
+    const result = db
       .transaction(() => {
-        this.deps.clock.persistFloor();
-        return this.deps.audit.append(type, data, at);
+        let codesRemoved = 0;
+        for (const code of codes.list()) if (codes.remove(code.id)) codesRemoved++;
+        const erased = eraseMore(at);
+        state.set('settings', settings);
+        this.resetLockout();
+        this.record(
+          'factory_reset',
+          { by: actor, codes_removed: codesRemoved, previous_mode: previousMode, ...erased },
+          at,
+        );
+        return { codesRemoved, previousMode, erased };
       })
       .immediate();
+    this.settings = settings;
+    this.applyMode(previousMode, 'normal');
+    return result;
+  }
+
+  /**
+   * Writes an audit row (and the clock floor) in one transaction. For a row that must
+   * exist before something happens: a failed write throws TumblerError `storage_failed`.
+   */
+  record(type: string, data: Record<string, unknown>, at: number): AuditRow {
+    return this.write(`audit ${type}`, () => {
+      this.deps.clock.persistFloor();
+      return this.deps.audit.append(type, data, at);
+    });
+  }
+
+  /**
+   * Records something that has already happened (the bolt moved, the door opened, the
+   * clock changed trust). A failed write is a log line and shows in status().storage;
+   * it never throws into the hardware callback that reported it.
+   */
+  note(type: string, data: Record<string, unknown>, at: number): AuditRow | undefined {
+    try {
+      return this.record(type, data, at);
+    } catch (error) {
+      if (error instanceof TumblerError && error.code === 'storage_failed') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Runs `work` in one immediate transaction. A write the storage refuses (full disk,
+   * I/O error) is logged, shows in status().storage until a later write commits, and
+   * becomes TumblerError `storage_failed`: whatever depended on it does not happen.
+   */
+  private write<T>(what: string, work: () => T): T {
+    const { db, log, scheduler } = this.deps;
+    const outermost = !db.inTransaction;
+    let result: T;
+    try {
+      result = db.transaction(work).immediate();
+    } catch (error) {
+      if (!isStorageError(error)) throw error;
+      const first = this.storage.failed(error, scheduler.now());
+      const { full, lastError } = this.storage.snapshot();
+      if (first)
+        log.error(
+          full
+            ? 'storage full: writes fail, every decision is refused until a write succeeds'
+            : 'storage failing: writes fail, every decision is refused until a write succeeds',
+          { write: what, error: lastError },
+        );
+      else log.warn('write failed', { write: what, error: lastError });
+      throw new TumblerError(
+        'storage_failed',
+        `${what} not written: ${full ? 'storage full' : 'storage error'} (${lastError}); nothing changed`,
+      );
+    }
+    if (outermost) {
+      const ended = this.storage.succeeded();
+      if (ended) log.info('storage writable again', { failed_writes: ended.failedWrites });
+    }
+    return result;
   }
 
   /** Reads and judges the clock now (after the RTC was set, or to refresh status). */
@@ -312,9 +480,12 @@ export class LockManager {
 
   /** Synchronous from lookup to commit, so two entries can never interleave. */
   private decideAndCommit(digits: string, reading: ClockReading, source: DecisionSource): DecisionRecord {
-    const { config, codes, db, state, offline, hal } = this.deps;
+    const { config, codes, state, offline, hal } = this.deps;
     const now = reading.epochMs;
-    const lockedOut = isLockedOut(this.lockout, now);
+    // The lockout counted down to now; kept in memory only once the decision is committed.
+    const lockoutMono = this.deps.scheduler.now();
+    let lockout = this.currentLockout();
+    const lockedOut = isLockedOut(lockout);
     const isOffline = digits.length === config.offlineCodeLength;
     let credential: Credential | undefined;
     if (!lockedOut && /^\d+$/.test(digits)) {
@@ -328,75 +499,74 @@ export class LockManager {
       credential,
       now,
       clockTrusted: reading.trusted,
+      highWater: reading.highWater,
       lockedOut,
       mode: this.settings.mode,
       timezone: this.settings.timezone,
       graceMs: config.windowGraceSeconds * 1000,
     });
-    const detail = this.explain(decision, credential);
+    const detail = this.explain(decision, credential, lockout);
     let lockoutEvent: ReturnType<typeof recordFailure>['lockout'];
-    const lockoutBefore = this.lockout;
-    const record = db
-      .transaction((): DecisionRecord => {
-        if (decision.outcome === 'granted') {
-          if (isOffline && credential) offline?.recordGrant(digits, credential, now);
-          else if (credential) codes.recordUse(credential.id, now);
-          this.lockout = recordSuccess(this.lockout);
-        } else if (countsAsWrongEntry(decision)) {
-          const local = DateTime.fromMillis(now, { zone: this.settings.timezone });
-          const outcome = recordFailure(
-            this.lockout,
-            now,
-            local.toISODate()!,
-            local.endOf('day').toMillis() + 1,
-            this.policy,
-          );
-          this.lockout = outcome.state;
-          lockoutEvent = outcome.lockout;
-        }
-        // An unchanged lockout is not rewritten: one page fewer in the decision's commit.
-        if (JSON.stringify(this.lockout) !== JSON.stringify(lockoutBefore))
-          state.set('lockout', this.lockout);
-        this.deps.clock.persistFloor();
-        const row = this.deps.audit.append(
-          'decision',
+    const record = this.write('decision', (): DecisionRecord => {
+      if (decision.outcome === 'granted') {
+        if (isOffline && credential) offline?.recordGrant(digits, credential, now);
+        else if (credential) codes.recordUse(credential.id, now);
+        lockout = recordSuccess(lockout);
+      } else if (countsAsWrongEntry(decision)) {
+        const local = DateTime.fromMillis(now, { zone: this.settings.timezone });
+        const outcome = recordFailure(
+          lockout,
+          local.toISODate()!,
+          local.endOf('day').toMillis() + 1 - now,
+          this.policy,
+        );
+        lockout = outcome.state;
+        lockoutEvent = outcome.lockout;
+      }
+      // A lockout's time left is saved as it counts down (a power cut never shortens it);
+      // with none running and no count changed, nothing is rewritten.
+      if (JSON.stringify(lockout) !== JSON.stringify(this.lockout)) state.set('lockout', lockout);
+      this.deps.clock.persistFloor();
+      const row = this.deps.audit.append(
+        'decision',
+        {
+          outcome: decision.outcome,
+          reason: decision.outcome === 'denied' ? decision.reason : null,
+          code_id: decision.code?.id ?? null,
+          code_name: decision.code?.name ?? null,
+          kind: decision.code?.kind ?? null,
+          role: decision.code?.role ?? null,
+          source,
+          clock_trusted: reading.trusted,
+          detail: detail ?? null,
+        },
+        now,
+      );
+      if (decision.outcome === 'granted' && decision.duress) {
+        this.deps.audit.append('duress', { code_id: decision.code.id, code_name: decision.code.name }, now);
+      }
+      if (lockoutEvent) {
+        this.deps.audit.append(
+          'lockout',
           {
-            outcome: decision.outcome,
-            reason: decision.outcome === 'denied' ? decision.reason : null,
-            code_id: decision.code?.id ?? null,
-            code_name: decision.code?.name ?? null,
-            kind: decision.code?.kind ?? null,
-            role: decision.code?.role ?? null,
-            source,
-            clock_trusted: reading.trusted,
-            detail: detail ?? null,
+            cause: lockoutEvent.cause,
+            seconds: lockoutEvent.seconds,
+            until: new Date(now + lockoutEvent.seconds * 1000).toISOString(),
           },
           now,
         );
-        if (decision.outcome === 'granted' && decision.duress) {
-          this.deps.audit.append('duress', { code_id: decision.code.id, code_name: decision.code.name }, now);
-        }
-        if (lockoutEvent) {
-          this.deps.audit.append(
-            'lockout',
-            {
-              cause: lockoutEvent.cause,
-              seconds: lockoutEvent.seconds,
-              until: new Date(lockoutEvent.until).toISOString(),
-            },
-            now,
-          );
-        }
-        return {
-          seq: row.seq,
-          at: now,
-          decision,
-          clockTrusted: reading.trusted,
-          source,
-          ...(detail ? { detail } : {}),
-        };
-      })
-      .immediate();
+      }
+      return {
+        seq: row.seq,
+        at: now,
+        decision,
+        clockTrusted: reading.trusted,
+        source,
+        ...(detail ? { detail } : {}),
+      };
+    });
+    this.lockout = lockout;
+    this.lockoutMono = lockoutMono;
     // Committed: now the relay may move. Listeners of `committed` run first (fault injection).
     this.events.emit({ type: 'committed', record });
     this.lastDecision = record;
@@ -419,7 +589,11 @@ export class LockManager {
     return record;
   }
 
-  private explain(decision: Decision, credential: Credential | undefined): string | undefined {
+  private explain(
+    decision: Decision,
+    credential: Credential | undefined,
+    lockout: LockoutState,
+  ): string | undefined {
     if (decision.outcome === 'denied' && decision.detail) return decision.detail;
     if (decision.outcome === 'denied' && decision.reason === 'outside_schedule' && credential?.schedule) {
       const now = DateTime.fromMillis(this.lastClock.epochMs, { zone: this.settings.timezone });
@@ -436,8 +610,8 @@ export class LockManager {
           : DateTime.fromMillis(ms, { zone: this.settings.timezone }).toFormat('yyyy-LL-dd HH:mm');
       return `valid ${fmt(credential.startsAt)} to ${fmt(credential.endsAt)} ${this.settings.timezone}`;
     }
-    if (decision.outcome === 'denied' && decision.reason === 'lockout' && this.lockout.lockedUntil) {
-      return `keypad locked out until ${new Date(this.lockout.lockedUntil).toISOString()}`;
+    if (decision.outcome === 'denied' && decision.reason === 'lockout') {
+      return `keypad locked out for ${Math.ceil(lockout.remainingMs / 1000)} s more`;
     }
     return undefined;
   }
@@ -447,23 +621,32 @@ export class LockManager {
     switch (event.type) {
       case 'state':
         if (event.state === 'locked' || event.state === 'unlocked') {
-          this.record('lock_state', { state: event.state }, at);
+          this.note('lock_state', { state: event.state }, at);
           if (event.state === 'locked') this.deps.hal.indicator.setLed('off');
         }
         this.events.emit({ type: 'lock', state: event.state });
         return;
       case 'jammed':
-        this.record('jammed', { target: event.target, attempts: event.attempts }, at);
+        this.note('jammed', { target: event.target, attempts: event.attempts }, at);
         this.deps.hal.indicator.setLed('amber');
         this.deps.hal.indicator.beep('alarm');
         return;
       case 'door':
-        this.record('door', { state: event.door }, at);
+        this.note('door', { state: event.door }, at);
         return;
       case 'door_forced':
-        this.record('door_forced', {}, at);
+        this.note('door_forced', {}, at);
         this.deps.hal.indicator.beep('alarm');
         return;
     }
   }
+}
+
+/** The persisted settings' parser (firmware/store/state-keys.ts). */
+export function parseSettings(value: unknown): Settings | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (!(MODES as readonly unknown[]).includes(v.mode)) return undefined;
+  if (typeof v.timezone !== 'string' || !DateTime.now().setZone(v.timezone).isValid) return undefined;
+  return v as unknown as Settings;
 }

@@ -1,15 +1,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { DEFAULT_CODE_LENGTH, DEVICE_KDF_SALT, deriveOfflineKey } from './access/offline.ts';
 import { TumblerError } from './errors.ts';
+import { writeFileDurably } from './store/durable-file.ts';
 import { DEVICE_KEY_FILE, readDeviceSecret } from './store/secret.ts';
-import { describeZodError } from './validation.ts';
+import { describeZodError, isoInstantSchema } from './validation.ts';
 
 /**
  * The provisioning record: the secret a lock and the cloud share from the factory or
@@ -24,14 +24,7 @@ const provisioningSchema = z
   .object({
     deviceId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -'),
     secret: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (32 bytes)'),
-    createdAt: z
-      .string()
-      .refine(
-        (text) => DateTime.fromISO(text, { setZone: true }).isValid && /[zZ]|[+-]\d\d:?\d\d$/.test(text),
-        {
-          message: 'must be an ISO-8601 instant with a zone offset',
-        },
-      ),
+    createdAt: isoInstantSchema,
   })
   .strict();
 
@@ -91,25 +84,6 @@ export function readProvisioning(path: string): ProvisioningRecord {
   };
 }
 
-/** Writes `text` to `path` with mode 0600: temporary file, fsync, rename, fsync the directory. */
-function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dirFd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
-}
-
 /** Writes a provisioning file (mode 0600); refuses to overwrite one. */
 export function writeProvisioning(path: string, record: ProvisioningRecord): void {
   checkRecord(record);
@@ -123,7 +97,7 @@ export function writeProvisioning(path: string, record: ProvisioningRecord): voi
     secret: Buffer.from(record.secret).toString('hex'),
     createdAt: record.createdAt,
   };
-  writeSecretFile(path, `${JSON.stringify(json, null, 2)}\n`);
+  writeFileDurably(path, `${JSON.stringify(json, null, 2)}\n`);
 }
 
 /** The file name `lockctl provision` uses for a device. */
@@ -136,6 +110,8 @@ export interface DeviceKeys {
   offline(version: number, length?: number): Uint8Array;
   /** The key that signs MQTT envelopes (firmware/sync). */
   signing: Uint8Array;
+  /** The key of the audit log's HMAC chain (firmware/store/audit.ts). */
+  audit: Uint8Array;
 }
 
 /** Every key the lock uses, derived from the device secret with HKDF-SHA256 (distinct info strings). */
@@ -146,6 +122,7 @@ export function deriveDeviceKeys(secret: Uint8Array): DeviceKeys {
     offline: (version: number, length = DEFAULT_CODE_LENGTH) =>
       deriveOfflineKey(secret, version, length).bytes,
     signing: hkdf(sha256, secret, utf8ToBytes(DEVICE_KDF_SALT), utf8ToBytes('tumbler/mqtt-signing/v1'), 32),
+    audit: hkdf(sha256, secret, utf8ToBytes(DEVICE_KDF_SALT), utf8ToBytes('tumbler/audit-chain/v1'), 32),
   };
 }
 
@@ -167,6 +144,6 @@ export function installProvisioning(dataDir: string, provisioningFile: string): 
     }
     return record;
   }
-  writeSecretFile(keyPath, `${Buffer.from(record.secret).toString('hex')}\n`);
+  writeFileDurably(keyPath, `${Buffer.from(record.secret).toString('hex')}\n`);
   return record;
 }

@@ -1,4 +1,4 @@
-import { ControlError, type ControlExtension } from '../hal/sim/control-server.ts';
+import { ControlError, type ControlExtension, parseControlInstant } from '../hal/sim/control-server.ts';
 import { isValidZone } from './access/schedule.ts';
 import { MODES, type Mode } from './access/types.ts';
 import { describeCode } from './commands/codes.ts';
@@ -18,18 +18,20 @@ export function firmwareControlExtension(firmware: () => Firmware): ControlExten
         };
       }
       case 'recent': {
-        const limit =
-          typeof request.limit === 'number' && request.limit > 0 ? Math.min(request.limit, 200) : 20;
-        return { rows: fw.audit.latest(limit) };
+        const limit = request.limit ?? 20;
+        if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > 200)
+          throw new ControlError('bad_request', 'limit must be a whole number from 1 to 200');
+        return { rows: fw.audit.latest(limit as number) };
       }
       case 'sync_time': {
-        const at =
-          typeof request.time === 'string' ? Date.parse(request.time) : Number(request.time ?? Date.now());
-        if (!Number.isFinite(at) || at <= 0)
-          throw new ControlError('bad_request', 'time must be an ISO instant or epoch ms');
-        await fw.clock.setTrusted(at, 'technician');
-        await fw.manager.refreshClock();
-        return {};
+        const at = request.time === undefined ? Date.now() : parseControlInstant(request.time, 'time');
+        if (request.backward !== undefined && request.backward !== true)
+          throw new ControlError('bad_request', 'backward must be true when given');
+        const { verdict } = await fw.manager.setTime(at, 'technician', 'sim_control', {
+          confirmedBackward: request.backward === true,
+        });
+        if (!verdict.ok) throw new ControlError(verdict.error, verdict.message);
+        return { backward: verdict.backward };
       }
       case 'arm_crash': {
         // Fault injection: SIGKILL this process right after the next decision is

@@ -54,7 +54,7 @@ export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}):
   const keypad = new SimKeypad();
   const actuator = new SimActuator(scheduler, { travelMs: options.travelMs ?? 400 });
   const rtc = new SimRtc(scheduler, options.startEpochMs ?? Date.now(), options.rtcValid ?? true);
-  const indicator = new SimIndicator();
+  const indicator = new SimIndicator(scheduler);
   const door = new SimDoor();
   return {
     kind: 'sim',

@@ -328,6 +328,7 @@ function validateVector(c: ValidateCase, issued: Map<string, ReturnType<typeof i
     credential,
     now: at,
     clockTrusted,
+    highWater: 0,
     lockedOut: false,
     mode: 'normal',
     timezone,

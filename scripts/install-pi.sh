@@ -245,14 +245,19 @@ BOARD_CHECK="import(\"$PREFIX/dist/hal/linux/board-config.js\").then((m) => m.lo
 run node --input-type=module -e "$BOARD_CHECK"
 
 step "Placing the provisioning file"
+# --init lets the first start create the store (lockfw never creates one unasked;
+# docs/reliability.md). Delete first-boot.env once the lock has started.
 if [ -n "$PROVISIONING" ]; then
   # Read once by lockfw at its first start (run --provisioning); never printed.
   run install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" "$PROVISIONING" "$CONFIG_DIR/provisioning.json"
   write_file "$CONFIG_DIR/first-boot.env" 0640 root:"$SERVICE_USER" <<EOF
-TUMBLER_FIRST_BOOT_ARGS=--provisioning $CONFIG_DIR/provisioning.json
+TUMBLER_FIRST_BOOT_ARGS=--init --provisioning $CONFIG_DIR/provisioning.json
 EOF
 else
   printf 'no --provisioning given: lockfw makes its own device secret at first start\n'
+  write_file "$CONFIG_DIR/first-boot.env" 0640 root:"$SERVICE_USER" <<EOF
+TUMBLER_FIRST_BOOT_ARGS=--init
+EOF
 fi
 
 # ---------------------------------------------------------------- service

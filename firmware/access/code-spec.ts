@@ -1,23 +1,13 @@
-import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { describeZodError } from '../validation.ts';
+import { hasControl } from '../safe-text.ts';
+import { describeZodError, isoInstantSchema, parseIsoInstant } from '../validation.ts';
 import { parseClockTime } from './schedule.ts';
 import { CODE_KINDS, type CodeKind, ROLES, type Role, WEEKDAYS, type WeeklySchedule } from './types.ts';
 
 export const PIN_MIN_LENGTH = 4;
 export const PIN_MAX_LENGTH = 10;
 
-const instant = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .refine(
-      (text) => DateTime.fromISO(text, { setZone: true }).isValid && /[zZ]|[+-]\d\d:?\d\d$/.test(text),
-      {
-        message: 'must be an ISO-8601 instant with a zone offset, e.g. 2026-12-01T15:00:00+01:00',
-      },
-    ),
-]);
+const instant = z.union([z.number().int().nonnegative(), isoInstantSchema]);
 
 const clockTime = z
   .string()
@@ -35,10 +25,24 @@ export const scheduleSchema = z
   .refine((s) => s.from !== s.to, { message: 'from and to must differ', path: ['to'] })
   .refine((s) => s.from !== '24:00', { message: 'from must be 00:00-23:59', path: ['from'] });
 
+/**
+ * A code's name, wherever one comes in (CLI, desired/codes, gateway commands, scenarios):
+ * 1-64 characters once trimmed, and no control characters (ESC, BEL, newlines, C1,
+ * bidi overrides), which would drive the terminal of whoever lists the codes.
+ */
+export const codeNameSchema = z
+  .string()
+  .refine((name) => !hasControl(name), {
+    message: 'must not contain control characters (ESC, BEL, newlines, C1 controls)',
+  })
+  .trim()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters');
+
 /** A code as a person or the gateway writes it (snake_case, ISO instants). */
 export const codeSpecSchema = z
   .object({
-    name: z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters'),
+    name: codeNameSchema,
     pin: z
       .string()
       .regex(
@@ -80,7 +84,7 @@ export type CodeSpecResult =
 export function toEpochMs(value: number | string | undefined): number | null {
   if (value === undefined) return null;
   if (typeof value === 'number') return value;
-  return DateTime.fromISO(value, { setZone: true }).toMillis();
+  return parseIsoInstant(value) ?? Number.NaN;
 }
 
 /** Validates one code; the message names each bad field and never repeats the PIN. */

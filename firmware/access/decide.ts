@@ -1,3 +1,4 @@
+import { expiryTime } from './clock-correction.ts';
 import { withinSchedule } from './schedule.ts';
 import type { CodeRef, Credential, Decision, DenialReason, Mode } from './types.ts';
 
@@ -14,6 +15,12 @@ export interface DecisionInput {
   /** Wall time (epoch ms) and whether the clock is trusted. */
   now: number;
   clockTrusted: boolean;
+  /**
+   * The latest trusted time the lock has ever seen (0 before any). Ends are judged at
+   * no earlier time, so moving the clock back never re-opens an expired code
+   * (firmware/access/clock-correction.ts).
+   */
+  highWater: number;
   lockedOut: boolean;
   mode: Mode;
   timezone: string;
@@ -66,9 +73,10 @@ export function decide(input: DecisionInput): Decision {
   if (c.role === 'non_access') return denied('disabled', ref, 'non_access code: recorded, never opens');
   if (isTimeDependent(c) && !input.clockTrusted) return denied('clock_untrusted', ref);
   if (c.startsAt !== null && now < c.startsAt - graceMs) return denied('not_yet_active', ref);
-  if (c.endsAt !== null && now >= c.endsAt + graceMs) return denied('expired', ref);
+  const expiryNow = expiryTime(now, input.highWater);
+  if (c.endsAt !== null && expiryNow >= c.endsAt + graceMs) return denied('expired', ref);
   if (c.expireAfterFirstUseMin !== null && c.firstUsedAt !== null) {
-    if (now >= c.firstUsedAt + c.expireAfterFirstUseMin * 60_000 + graceMs) {
+    if (expiryNow >= c.firstUsedAt + c.expireAfterFirstUseMin * 60_000 + graceMs) {
       return denied('expired', ref, `expired ${c.expireAfterFirstUseMin} min after first use`);
     }
   }

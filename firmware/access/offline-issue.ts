@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { TumblerError } from '../errors.ts';
+import { checkIsoInstant, writesInstant } from '../validation.ts';
 import {
   checkCodeLength,
   checkKeyVersion,
@@ -22,7 +23,7 @@ import {
   OFFLINE_KINDS,
   packRecurring,
 } from './offline-layout.ts';
-import { isValidZone, parseClockTime } from './schedule.ts';
+import { isValidZone, localDateTimeToInstant, parseClockTime } from './schedule.ts';
 import { WEEKDAYS, type Weekday, type WeeklySchedule } from './types.ts';
 
 /** A code is issued at most this far ahead of its start: a year of exposure is plenty. */
@@ -122,12 +123,18 @@ function parseStart(start: unknown, zone: string): { ms: number; dateOnly: boole
       : fail('start', 'must be epoch ms >= 0');
   }
   if (typeof start !== 'string') return fail('start', 'must be an ISO-8601 date or date-time');
+  if (writesInstant(start)) {
+    const instant = checkIsoInstant(start);
+    return instant.ok ? { ms: instant.ms, dateOnly: false } : fail('start', instant.message);
+  }
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(start);
-  const parsed = DateTime.fromISO(start, { zone, setZone: true });
-  if (!parsed.isValid) {
+  // Local wall time in the lock's zone: on the night clocks go back, the first
+  // occurrence, as for a schedule slot's start (docs/access-rules.md).
+  const ms = localDateTimeToInstant(start, zone, 'start');
+  if (ms === undefined) {
     return fail('start', 'must be an ISO-8601 date (2026-12-01) or date-time (2026-12-01T15:00+01:00)');
   }
-  return { ms: parsed.toMillis(), dateOnly };
+  return { ms, dateOnly };
 }
 
 function checkDuration(field: 'hours' | 'days', value: unknown, max: number): Fail | undefined {

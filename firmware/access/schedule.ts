@@ -55,19 +55,52 @@ export function localWallTimeToInstant(
   return high;
 }
 
+/**
+ * A local date or date-time written without an offset ("2026-10-25T02:30",
+ * "2026-12-01") as an instant in `zone`, by the rules of localWallTimeToInstant: the
+ * one rule for every local time the lock reads (slot edges, offline-code starts).
+ * Undefined when the text is not an ISO date or date-time. The caller has checked
+ * that the text carries no offset (an instant is read as written).
+ */
+export function localDateTimeToInstant(
+  text: string,
+  zone: string,
+  edge: 'start' | 'end',
+): number | undefined {
+  const fields = DateTime.fromISO(text, { zone: 'UTC' });
+  if (!fields.isValid) return undefined;
+  const minutes = fields.hour * 60 + fields.minute;
+  return (
+    localWallTimeToInstant(zone, fields.year, fields.month, fields.day, minutes, edge) +
+    fields.second * 1000 +
+    fields.millisecond
+  );
+}
+
 export interface Slot {
   start: number;
   end: number;
 }
 
-/** The slots (at most two) that could contain `now`: the one starting local today and yesterday. */
-export function candidateSlots(schedule: WeeklySchedule, now: number, zone: string): Slot[] {
+/**
+ * The slots that could contain `now` once each edge is widened by `graceMs`: every
+ * slot starting on a local day from the day before `now - graceMs` to the day of
+ * `now + graceMs`. A slot ends at most one local day after the one it starts on, so
+ * none is missed, even when the widened edge falls on another local day.
+ */
+export function candidateSlots(schedule: WeeklySchedule, now: number, zone: string, graceMs = 0): Slot[] {
   const from = parseClockTime(schedule.from);
   const to = parseClockTime(schedule.to);
   if (from === undefined || to === undefined) return [];
-  const today = DateTime.fromMillis(now, { zone }).startOf('day');
+  const last = DateTime.fromMillis(now + graceMs, { zone }).startOf('day');
   const slots: Slot[] = [];
-  for (const day of [today.minus({ days: 1 }), today]) {
+  for (
+    let day = DateTime.fromMillis(now - graceMs, { zone })
+      .startOf('day')
+      .minus({ days: 1 });
+    day <= last;
+    day = day.plus({ days: 1 })
+  ) {
     const weekday = WEEKDAYS[day.weekday - 1]!;
     if (!schedule.days.includes(weekday)) continue;
     const start = localWallTimeToInstant(zone, day.year, day.month, day.day, from, 'start');
@@ -80,7 +113,7 @@ export function candidateSlots(schedule: WeeklySchedule, now: number, zone: stri
 
 /** Whether `now` lies in a slot of the schedule, each edge widened by `graceMs`. */
 export function withinSchedule(schedule: WeeklySchedule, now: number, zone: string, graceMs = 0): boolean {
-  return candidateSlots(schedule, now, zone).some(
+  return candidateSlots(schedule, now, zone, graceMs).some(
     (slot) => now >= slot.start - graceMs && now < slot.end + graceMs,
   );
 }

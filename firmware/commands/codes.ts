@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import { toEpochMs } from '../access/code-spec.ts';
+import { codeNameSchema, toEpochMs } from '../access/code-spec.ts';
 import { codeStatus } from '../access/code-status.ts';
+import { dstGapWarning } from '../access/dst-gap.ts';
 import { describeSchedule } from '../access/schedule.ts';
 import { CodeAdmin } from '../admin.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { TumblerError } from '../errors.ts';
 import { checkDataDir, openStore } from '../firmware.ts';
+import { safeJson, safeText } from '../safe-text.ts';
 import type { CodeRecord } from '../store/codes.ts';
 
 export const CODES_HELP = `Usage: lockfw codes <add|list|remove|enable|disable|backup> --data DIR [options]
@@ -73,7 +75,7 @@ function printCodes(codes: CodeRecord[], json: boolean | undefined, timezone: st
   const now = Date.now();
   const rows = codes.map((code) => describeCode(code, now, timezone));
   if (json) {
-    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    process.stdout.write(`${safeJson(rows)}\n`);
     return;
   }
   if (rows.length === 0) {
@@ -86,7 +88,7 @@ function printCodes(codes: CodeRecord[], json: boolean | undefined, timezone: st
       (row.starts_at || row.ends_at ? `${row.starts_at ?? '-'} .. ${row.ends_at ?? '-'}` : '');
     const uses = row.max_uses !== null ? `${row.uses}/${row.max_uses}` : String(row.uses);
     process.stdout.write(
-      `${String(row.id).padStart(4)}  ${row.name.padEnd(20)} ${row.kind.padEnd(10)} ${row.role.padEnd(10)} ${row.status.padEnd(10)} uses ${uses.padEnd(6)} ${window}\n`,
+      `${String(row.id).padStart(4)}  ${safeText(row.name).padEnd(20)} ${row.kind.padEnd(10)} ${row.role.padEnd(10)} ${row.status.padEnd(10)} uses ${uses.padEnd(6)} ${window}\n`,
     );
   }
 }
@@ -133,7 +135,7 @@ export async function codesCommand(argv: string[]): Promise<number> {
   const dataDir = requireFlag(command, values.data, '--data', 'DIR');
   checkDataDir(dataDir, false);
   const config = loadConfig({ ...(values.config ? { file: values.config } : {}), env: process.env });
-  const store = openStore(dataDir);
+  const store = openStore(dataDir, { init: false });
   try {
     const admin = new CodeAdmin(store.db, store.codes, store.audit, config.codeCapacity);
     const now = Date.now();
@@ -158,10 +160,10 @@ export async function codesCommand(argv: string[]): Promise<number> {
         return 1;
       }
       const described = describeCode(result.code, now, config.timezone);
-      if (values.json) process.stdout.write(`${JSON.stringify({ ok: true, code: described })}\n`);
+      if (values.json) process.stdout.write(`${safeJson({ ok: true, code: described })}\n`);
       else
         process.stdout.write(
-          `added code ${result.code.id} "${result.code.name}" (${result.code.kind}, ${described.status})\n`,
+          `added code ${result.code.id} "${safeText(result.code.name)}" (${result.code.kind}, ${described.status})\n`,
         );
       return 0;
     };
@@ -202,6 +204,8 @@ export async function codesCommand(argv: string[]): Promise<number> {
             `${command}: ${result.message.replace(/^pin: .*$/, 'pin: must be 4 to 10 digits')}`,
           );
         }
+        const warning = result.ok ? dstGapWarning(result.code, config.timezone, now) : null;
+        if (warning) process.stderr.write(`${command}: warning: ${warning}\n`);
         return report(result);
       }
       case 'list':
@@ -213,18 +217,21 @@ export async function codesCommand(argv: string[]): Promise<number> {
         process.stdout.write(
           values.json
             ? `${JSON.stringify({ ok: true, removed: removed.id })}\n`
-            : `removed code ${removed.id} "${removed.name}"\n`,
+            : `removed code ${removed.id} "${safeText(removed.name)}"\n`,
         );
         return 0;
       }
       case 'enable':
       case 'disable': {
-        const code = admin.setEnabled(id(), sub === 'enable', by, now);
-        if (!code) throw new TumblerError('not_found', `no code with id ${values.id}`);
+        const result = admin.setEnabled(id(), sub === 'enable', by, now);
+        if (!result.ok && result.error === 'not_found')
+          throw new TumblerError('not_found', `no code with id ${values.id}`);
+        if (!result.ok) return report(result);
+        const { code } = result;
         process.stdout.write(
           values.json
             ? `${JSON.stringify({ ok: true, id: code.id, enabled: code.enabled })}\n`
-            : `${sub}d code ${code.id} "${code.name}"\n`,
+            : `${sub}d code ${code.id} "${safeText(code.name)}"\n`,
         );
         return 0;
       }
@@ -253,19 +260,14 @@ export async function codesCommand(argv: string[]): Promise<number> {
               `${command}: --starts-at and --ends-at must be ISO instants with the end after the start`,
             );
           }
-          const code = admin.assignBackup(
-            id(),
-            requireFlag(command, values.name, '--name', 'NAME'),
-            startsAt,
-            endsAt,
-            by,
-            now,
-          );
+          const name = codeNameSchema.safeParse(requireFlag(command, values.name, '--name', 'NAME'));
+          if (!name.success) throw new UsageError(`${command}: --name ${name.error.issues[0]!.message}`);
+          const code = admin.assignBackup(id(), name.data, startsAt, endsAt, by, now);
           if (!code) throw new TumblerError('not_found', `no unassigned backup code with id ${values.id}`);
           process.stdout.write(
             values.json
-              ? `${JSON.stringify({ ok: true, code: describeCode(code, now, config.timezone) })}\n`
-              : `assigned backup code ${code.id} to "${code.name}"\n`,
+              ? `${safeJson({ ok: true, code: describeCode(code, now, config.timezone) })}\n`
+              : `assigned backup code ${code.id} to "${safeText(code.name)}"\n`,
           );
           return 0;
         }

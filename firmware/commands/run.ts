@@ -1,25 +1,32 @@
+import { watch } from 'node:fs';
 import { join } from 'node:path';
-import { createHal, createSimHal, type Hal } from '../../hal/index.ts';
+import { createHal, createSimHal, type Hal, type SimHal } from '../../hal/index.ts';
 import { driveInRealTime, RealScheduler, type Scheduler, VirtualScheduler } from '../../hal/scheduler.ts';
 import { SimControlServer } from '../../hal/sim/control-server.ts';
 import { loadSimRtc, saveSimRtc } from '../../hal/sim/rtc-file.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../cli.ts';
 import { DEFAULT_CONFIG, loadConfig } from '../config.ts';
 import { BAUD_RATES, DEFAULT_BAUD } from '../diag/baud.ts';
-import { checkDataDir, type Firmware, startFirmware } from '../firmware.ts';
+import type { TumblerError } from '../errors.ts';
+import { checkDataDir, type Firmware, openStore, startFirmware } from '../firmware.ts';
 import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
 import { createOfflineResolver } from '../offline-path.ts';
 import { installProvisioning } from '../provisioning.ts';
 import { firmwareControlExtension } from '../sim-control.ts';
-import { startSync } from '../sync/start.ts';
+import { assertStoreFilesIntact, onStoreFilesChanged } from '../store/db.ts';
+import type { SyncLink } from '../sync/link.ts';
+import { loadSyncFiles, startSync } from '../sync/start.ts';
 
 export const RUN_HELP = `Usage: lockfw run --hal sim|linux --data DIR [options]
 
 Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
 
   --hal sim|linux          simulated board, or the Linux drivers (needs --board)
-  --data DIR               data dir (SQLite file, device key); must exist unless --init
-  --init                   create the data dir if it is missing
+  --data DIR               data dir (lock.db, device.key, store.id); must hold a store unless --init
+  --init                   first start: create the data dir and a store where none exists
+  --replace-lost-store     start a new, empty store beside a device.key whose lock.db is lost
+                           (audited; offline codes issued before must be issued again;
+                           docs/reliability.md, "What survives the loss of each file")
   --board FILE             board config for --hal linux (docs/hardware.md)
   --config FILE            lock settings (JSON; see docs/configuration.md)
   --provisioning FILE      install the device secret from lockctl provision at first boot
@@ -44,6 +51,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     hal: { type: 'string' },
     data: { type: 'string' },
     init: { type: 'boolean' },
+    'replace-lost-store': { type: 'boolean' },
     board: { type: 'string' },
     config: { type: 'string' },
     provisioning: { type: 'string' },
@@ -108,77 +116,136 @@ export async function runCommand(argv: string[]): Promise<number> {
     env: process.env,
     overrides,
   });
+  // Start-up: everything is loaded and checked before anything starts (no timer, socket,
+  // relay or broker connection); any failure is one line and a non-zero exit.
+  const syncFiles = config.mqtt ? loadSyncFiles(config.mqtt) : undefined;
   checkDataDir(dataDir, values.init ?? false);
   const provisioned = values.provisioning ? installProvisioning(dataDir, values.provisioning) : undefined;
   // The provisioning file names the device unless the config or a flag does.
   const deviceId =
     config.deviceId === DEFAULT_CONFIG.deviceId && provisioned ? provisioned.deviceId : config.deviceId;
-
+  const store = openStore(dataDir, {
+    init: values.init ?? false,
+    replaceLost: values['replace-lost-store'] ?? false,
+  });
   const log: LogControl = { level: config.logLevel, sink: stdoutSink };
-  let scheduler: Scheduler;
-  let hal: Hal;
-  let stopTicker = () => {};
-  let stopSimClock = () => {};
-  let control: SimControlServer | undefined;
-  let firmware: Firmware;
-  if (halKind === 'sim') {
-    const virtual = new VirtualScheduler();
-    const simHal = createSimHal(virtual, loadSimRtc(dataDir));
-    const saveClock = () => saveSimRtc(dataDir, simHal.rtc);
-    const clockSaver = setInterval(saveClock, 10_000);
-    stopSimClock = () => {
-      clearInterval(clockSaver);
-      saveClock();
-    };
-    scheduler = virtual;
-    hal = simHal;
-    stopTicker = driveInRealTime(virtual);
-    firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
-    control = new SimControlServer(
-      simHal,
-      virtual,
-      firmwareControlExtension(() => firmware),
-      saveClock,
-    );
-    const socketPath = values['control-socket'] ?? join(dataDir, 'sim.sock');
-    await control.listen(socketPath);
-    firmware.manager.onEvent((event) => control?.broadcast(eventForControl(event)));
+  if (store.replaced) {
     process.stdout.write(
-      `${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:sim', msg: 'control socket ready', socket: socketPath })}\n`,
+      `${JSON.stringify({ t: new Date().toISOString(), level: 'warn', ns: 'lockfw', msg: 'new store replaces a lost one', lost_incarnation: store.replaced.replaces, offline_key_version: store.replaced.offlineKeyVersion })}\n`,
     );
-  } else {
-    scheduler = new RealScheduler();
-    hal = await createHal({ kind: 'linux', boardFile: values.board! }, scheduler);
-    firmware = await startFirmware({ dataDir, hal, scheduler, config, log, offline: createOfflineResolver });
   }
 
-  const link = config.mqtt ? startSync(firmware, config.mqtt, deviceId) : undefined;
-  const diagContext = { firmware, hal, scheduler, deviceId, logControl: log, ...(link ? { link } : {}) };
-  const serial = values.serial
-    ? // Loaded only when asked for: serialport's native binding costs boot time and memory.
-      (await import('../diag/serial-transport.ts')).startSerialConsole({
+  // Undone in reverse order if start-up fails half-way, and at shutdown.
+  const stops: Array<() => unknown> = [() => store.db.close()];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  let firmware: Firmware;
+  let link: SyncLink | undefined;
+  let fatal: TumblerError | undefined;
+  let wake = () => {};
+  try {
+    let scheduler: Scheduler;
+    let hal: Hal;
+    let simHal: SimHal | undefined;
+    let virtual: VirtualScheduler | undefined;
+    if (halKind === 'sim') {
+      virtual = new VirtualScheduler();
+      simHal = createSimHal(virtual, loadSimRtc(dataDir));
+      scheduler = virtual;
+      hal = simHal;
+    } else {
+      scheduler = new RealScheduler();
+      hal = await createHal({ kind: 'linux', boardFile: values.board! }, scheduler);
+    }
+    stops.push(() => hal.close());
+    firmware = await startFirmware({
+      dataDir,
+      hal,
+      scheduler,
+      config,
+      log,
+      offline: createOfflineResolver,
+      store,
+    });
+    stops.push(() => firmware.close());
+    // A WAL deleted or a database replaced under the lock: stop before a commit can vanish.
+    const stopOnStoreChange = (error: TumblerError) => {
+      fatal ??= error;
+      wake();
+    };
+    stops.push(onStoreFilesChanged(store.db, stopOnStoreChange));
+    const watcher = watch(dataDir, () => {
+      try {
+        assertStoreFilesIntact(store.db);
+      } catch {}
+    });
+    watcher.on('error', () => {});
+    stops.push(() => watcher.close());
+    if (simHal && virtual) {
+      const sim = simHal;
+      const saveClock = () => saveSimRtc(dataDir, sim.rtc);
+      const clockSaver = setInterval(saveClock, 10_000);
+      stops.push(() => {
+        clearInterval(clockSaver);
+        saveClock();
+      });
+      stops.push(driveInRealTime(virtual));
+      const control = new SimControlServer(
+        sim,
+        virtual,
+        firmwareControlExtension(() => firmware),
+        saveClock,
+        (reason) => firmware.log.warn('control socket client dropped', { reason }),
+      );
+      const socketPath = values['control-socket'] ?? join(dataDir, 'sim.sock');
+      await control.listen(socketPath);
+      stops.push(() => control.close());
+      firmware.manager.onEvent((event) => control.broadcast(eventForControl(event)));
+      process.stdout.write(
+        `${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:sim', msg: 'control socket ready', socket: socketPath })}\n`,
+      );
+    }
+    if (config.mqtt && syncFiles) {
+      const started = startSync(firmware, config.mqtt, deviceId, syncFiles);
+      link = started;
+      stops.push(() => started.stop());
+    }
+    const diagContext = { firmware, hal, scheduler, deviceId, logControl: log, ...(link ? { link } : {}) };
+    if (values.serial) {
+      // Loaded only when asked for: serialport's native binding costs boot time and memory.
+      const serialConsole = (await import('../diag/serial-transport.ts')).startSerialConsole({
         path: values.serial,
         baud,
         context: diagContext,
         log: firmware.log.child('diag'),
-      })
-    : undefined;
+      });
+      stops.push(() => serialConsole.close());
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   await new Promise<void>((resolve) => {
+    wake = resolve;
     const stop = (signal: string) => {
       firmware.log.info('shutting down', { signal });
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    if (fatal) resolve();
   });
-  await serial?.close();
-  await link?.stop();
-  stopTicker();
-  stopSimClock();
-  await control?.close();
-  await firmware.close();
-  await hal.close();
+  if (fatal) {
+    // Commits made before the change are in the WAL this process still holds open:
+    // checkpoint them into lock.db before stopping, so nothing acknowledged is lost.
+    try {
+      store.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {}
+  }
+  await stopAll();
+  if (fatal) throw fatal;
   return 0;
 }
 

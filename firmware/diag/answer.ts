@@ -1,3 +1,5 @@
+import { safeJson, safeText } from '../safe-text.ts';
+
 /**
  * What a console command answers, and how it looks on the wire. Plain mode: lines of
  * text; an error is one line starting `error: `. JSON mode: one JSON object a line,
@@ -36,20 +38,10 @@ export function fail(code: string, message: string, data: Record<string, unknown
 
 export const ERROR_PREFIX = 'error: ';
 
-// Text from the store (code names, details) must not drive the technician's terminal.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
 /** One line of plain text, safe to print: control characters become `?`. */
-export function safeText(text: string): string {
-  return text.replace(CONTROL, '?');
-}
+export { safeText };
 
-function jsonLine(value: Record<string, unknown>): string {
-  return JSON.stringify(value).replace(
-    /[\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
+const jsonLine = safeJson;
 
 /** The answer as sent: CRLF line endings, ready for the wire. */
 export function renderAnswer(answer: Answer, command: string, json: boolean): string {

@@ -5,6 +5,7 @@ import { buildRegistry } from './commands/index.ts';
 import { type DiagContext, deviceIdOf } from './context.ts';
 import { InputQueue } from './input-queue.ts';
 import { DEFAULT_MAX_LINE, type EditorEvent, LineEditor } from './line-editor.ts';
+import { loginLockout } from './login-lockout.ts';
 import { Observations } from './observations.ts';
 import type { CommandCall, CommandRegistry } from './registry.ts';
 import { DiagSession, type SessionEndReason } from './session.ts';
@@ -27,9 +28,13 @@ interface Running {
   asking: ((line: string) => void) | undefined;
 }
 
-/** `login TOKEN`: everything after the command word is secret. */
+/**
+ * A line starting with `login` holds a token: everything typed after the word is
+ * secret, with or without a space (`loginTOKEN` is a token typed in a hurry). Such a
+ * line is masked, never kept in the history and never quoted back.
+ */
 export function loginSecretFrom(line: string): number | undefined {
-  const match = /^\s*login\s+/i.exec(line);
+  const match = /^\s*login\s*/i.exec(line);
   return match ? match[0].length : undefined;
 }
 
@@ -74,6 +79,8 @@ export class DiagConsole {
       secretFrom: loginSecretFrom,
     });
     this.observed.sample().catch(() => undefined);
+    // The login lockout counts down from the console's start (boot), not from the next login.
+    loginLockout(ctx.firmware.state, ctx.scheduler);
   }
 
   /** Greets a freshly opened line: a banner, then the prompt. */
@@ -133,6 +140,7 @@ export class DiagConsole {
     running?.controller.abort();
     this.session.end('port_closed');
     this.session.json = false;
+    this.editor.forgetHistory();
     this.editor.showPrompt();
     this.editor.takeOutput();
   }
@@ -219,7 +227,7 @@ export class DiagConsole {
     }
     switch (event.type) {
       case 'line':
-        this.execute(event.line);
+        this.execute(event.line, event.secret === true);
         return;
       case 'interrupt':
         this.showPrompt();
@@ -237,7 +245,7 @@ export class DiagConsole {
     }
   }
 
-  private execute(line: string): void {
+  private execute(line: string, secret: boolean): void {
     const words = line
       .trim()
       .split(/\s+/)
@@ -250,6 +258,18 @@ export class DiagConsole {
     const plain = words.filter((word) => word !== '--json' && word !== '--plain');
     const json = words.includes('--json') ? true : words.includes('--plain') ? false : this.session.json;
     const found = this.registry.find(plain);
+    if (!found && secret) {
+      // `loginTOKEN`, or a login line edited: it may hold a token, so none of it is repeated.
+      this.finish(
+        fail(
+          'unknown_command',
+          'unknown command (a login line, not repeated: it may hold a token); to log in: login TOKEN',
+        ),
+        'login',
+        json,
+      );
+      return;
+    }
     if (!found) {
       const suggestions = this.registry.suggest(plain);
       const hint =

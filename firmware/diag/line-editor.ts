@@ -6,12 +6,16 @@
  *
  * Understands what picocom, minicom and screen send: printable ASCII, BS and DEL,
  * Ctrl-A/B/C/E/F/K/L/N/P/U/W, Tab, CR, LF or CRLF, and the CSI/SS3 sequences of the
- * arrow, Home, End and Delete keys. Every other byte (binary noise, UTF-8, NUL) is
- * dropped without echo.
+ * arrow, Home, End and Delete keys. Every other escape sequence is consumed whole and
+ * ignored: other CSI and SS3 sequences, two-byte escapes (with their intermediates), and
+ * the string sequences OSC, DCS, SOS, PM and APC up to their BEL or ST (ESC \), so a
+ * terminal's answer or a pasted sequence never becomes typed text. Every other byte
+ * (binary noise, UTF-8, NUL) is dropped without echo.
  */
 
 export type EditorEvent =
-  | { type: 'line'; line: string }
+  /** `secret`: the line was masked (it must not be repeated back either). */
+  | { type: 'line'; line: string; secret?: true }
   /** Ctrl-C: the line was dropped (and a running command should stop). */
   | { type: 'interrupt' }
   /** The line grew past the limit; it was dropped at its end. */
@@ -35,7 +39,24 @@ export interface LineEditorOptions {
 }
 
 export const DEFAULT_MAX_LINE = 256;
+/** Longest CSI/SS3 sequence remembered; a longer one is still consumed, then ignored. */
 const MAX_ESCAPE = 16;
+
+/**
+ * Where the editor is inside an escape sequence:
+ * `esc` right after ESC; `csi`/`ss3` collecting `seq` (ESC [ or ESC O and parameters);
+ * `intermediate` an ESC sequence's intermediate bytes until its final byte; `string` the
+ * payload of an OSC, DCS, SOS, PM or APC, `stringEsc` an ESC inside one (ST is ESC \\).
+ */
+type EscapeState =
+  | { at: 'esc' }
+  | { at: 'csi'; seq: string }
+  | { at: 'intermediate' }
+  | { at: 'string' }
+  | { at: 'stringEsc' };
+
+/** ESC ] (OSC), ESC P (DCS), ESC X (SOS), ESC ^ (PM), ESC _ (APC). */
+const STRING_INTRODUCERS = new Set([0x5d, 0x50, 0x58, 0x5e, 0x5f]);
 
 const BEL = '\x07';
 const CLEAR_TO_END = '\x1b[K';
@@ -45,9 +66,11 @@ export class LineEditor {
   private line = '';
   private cursor = 0;
   private overflowed = false;
-  private escape: string | null = null;
+  private escape: EscapeState | null = null;
   private lastWasCr = false;
   private secretLine = false;
+  /** The line held a secret: it stays masked whole, even with `login` edited away, until emptied. */
+  private heldSecret = false;
   private readonly history: string[] = [];
   private historyIndex = 0;
   private stash = '';
@@ -88,6 +111,13 @@ export class LineEditor {
   showPrompt(): void {
     this.resetLine();
     this.out += this.promptText;
+  }
+
+  /** Forgets the history (the line went away: the next person on the cable recalls nothing). */
+  forgetHistory(): void {
+    this.history.length = 0;
+    this.historyIndex = 0;
+    this.stash = '';
   }
 
   /** The next line is secret as a whole (a token asked for on its own line). */
@@ -167,7 +197,7 @@ export class LineEditor {
         this.completeWord();
         return undefined;
       case 0x1b:
-        this.escape = '';
+        this.escape = { at: 'esc' };
         return undefined;
       default:
         // NUL, other control bytes, and anything >= 0x80: noise on a plain ASCII console.
@@ -177,28 +207,56 @@ export class LineEditor {
 
   /** Consumes a byte of an escape sequence; false when the byte ended it and must be read normally. */
   private stepEscape(byte: number): boolean {
-    const seq = this.escape!;
-    if (seq === '') {
-      if (byte === 0x5b || byte === 0x4f) {
-        this.escape = String.fromCharCode(byte);
+    const state = this.escape!;
+    switch (state.at) {
+      case 'esc':
+        this.escape = null;
+        if (byte === 0x5b || byte === 0x4f) this.escape = { at: 'csi', seq: String.fromCharCode(byte) };
+        else if (STRING_INTRODUCERS.has(byte)) this.escape = { at: 'string' };
+        else if (byte >= 0x20 && byte <= 0x2f) this.escape = { at: 'intermediate' };
+        else if (byte === 0x1b) this.escape = { at: 'esc' };
+        // ESC then a control byte (CR, Ctrl-C...): the ESC was noise, the byte is not.
+        else return byte >= 0x20;
+        return true;
+      case 'intermediate':
+        if (byte >= 0x20 && byte <= 0x2f) return true;
+        this.escape = null;
+        if (byte === 0x1b) return this.restartEscape();
+        return byte >= 0x30 && byte <= 0x7e;
+      case 'string':
+        // BEL ends an OSC (xterm ends any string on it too); CAN and SUB cancel the
+        // sequence; Ctrl-C cancels it and still interrupts. Everything else is payload.
+        if (byte === 0x1b) this.escape = { at: 'stringEsc' };
+        else if (byte === 0x07 || byte === 0x18 || byte === 0x1a) this.escape = null;
+        else if (byte === 0x03) {
+          this.escape = null;
+          return false;
+        }
+        return true;
+      case 'stringEsc':
+        // ESC \ is ST; an ESC followed by anything else ends the string and begins anew.
+        this.escape = null;
+        if (byte === 0x5c) return true;
+        this.escape = { at: 'esc' };
+        return this.stepEscape(byte);
+      case 'csi': {
+        const { seq } = state;
+        if (byte >= 0x20 && byte <= 0x3f) {
+          // An overlong sequence is still consumed to its final byte, then ignored.
+          if (seq.length < MAX_ESCAPE) state.seq = seq + String.fromCharCode(byte);
+          else state.seq = `${seq.slice(0, MAX_ESCAPE)}?`;
+          return true;
+        }
+        this.escape = null;
+        if (byte < 0x40 || byte > 0x7e) return byte === 0x1b ? this.restartEscape() : false;
+        if (seq.length <= MAX_ESCAPE) this.dispatchEscape(seq + String.fromCharCode(byte));
         return true;
       }
-      this.escape = null;
-      // ESC then a control byte (CR, Ctrl-C...): the ESC was noise, the byte is not.
-      return byte >= 0x20;
     }
-    if (byte >= 0x20 && byte <= 0x3f) {
-      this.escape = seq.length >= MAX_ESCAPE ? null : seq + String.fromCharCode(byte);
-      return true;
-    }
-    this.escape = null;
-    if (byte < 0x40 || byte > 0x7e) return byte === 0x1b ? this.restartEscape() : false;
-    this.dispatchEscape(seq + String.fromCharCode(byte));
-    return true;
   }
 
   private restartEscape(): boolean {
-    this.escape = '';
+    this.escape = { at: 'esc' };
     return true;
   }
 
@@ -245,7 +303,7 @@ export class LineEditor {
     this.out += '\r\n';
     const line = this.line;
     const overflowed = this.overflowed;
-    const secret = this.secretLine || this.options.secretFrom?.(line) !== undefined;
+    const secret = this.secretLine || this.heldSecret || this.options.secretFrom?.(line) !== undefined;
     this.resetLine();
     if (overflowed) return { type: 'overflow', maxLength: this.maxLength };
     if (
@@ -258,7 +316,7 @@ export class LineEditor {
       if (this.history.length > this.historySize) this.history.shift();
     }
     this.historyIndex = this.history.length;
-    return { type: 'line', line };
+    return secret ? { type: 'line', line, secret } : { type: 'line', line };
   }
 
   private resetLine(): void {
@@ -267,6 +325,7 @@ export class LineEditor {
     this.overflowed = false;
     this.escape = null;
     this.secretLine = false;
+    this.heldSecret = false;
     this.historyIndex = this.history.length;
     this.stash = '';
   }
@@ -280,7 +339,7 @@ export class LineEditor {
       return;
     }
     const before = this.secretStart();
-    this.line = this.line.slice(0, this.cursor) + char + this.line.slice(this.cursor);
+    this.setLine(this.line.slice(0, this.cursor) + char + this.line.slice(this.cursor));
     this.cursor++;
     if (this.secretStart() !== before) this.redraw();
     else this.out += this.display(this.cursor - 1) + this.moveLeft(this.line.length - this.cursor);
@@ -289,7 +348,7 @@ export class LineEditor {
   private backspace(): void {
     if (this.overflowed || this.cursor === 0) return;
     const before = this.secretStart();
-    this.line = this.line.slice(0, this.cursor - 1) + this.line.slice(this.cursor);
+    this.setLine(this.line.slice(0, this.cursor - 1) + this.line.slice(this.cursor));
     this.cursor--;
     if (this.secretStart() !== before) this.redraw();
     else this.out += `\b${this.display(this.cursor)} ${this.moveLeft(this.line.length - this.cursor + 1)}`;
@@ -297,13 +356,13 @@ export class LineEditor {
 
   private deleteForward(): void {
     if (this.overflowed || this.cursor >= this.line.length) return;
-    this.line = this.line.slice(0, this.cursor) + this.line.slice(this.cursor + 1);
+    this.setLine(this.line.slice(0, this.cursor) + this.line.slice(this.cursor + 1));
     this.redraw();
   }
 
   private killToEnd(): void {
     if (this.overflowed) return;
-    this.line = this.line.slice(0, this.cursor);
+    this.setLine(this.line.slice(0, this.cursor));
     this.out += CLEAR_TO_END;
   }
 
@@ -311,7 +370,7 @@ export class LineEditor {
     if (this.overflowed) return;
     // Like bash: the spaces before the cursor, then the word before them.
     const start = this.line.slice(0, this.cursor).replace(/\S*\s*$/, '').length;
-    this.line = this.line.slice(0, start) + this.line.slice(this.cursor);
+    this.setLine(this.line.slice(0, start) + this.line.slice(this.cursor));
     this.cursor = start;
     this.redraw();
   }
@@ -325,7 +384,7 @@ export class LineEditor {
   }
 
   private recall(direction: -1 | 1): void {
-    if (this.overflowed || this.secretLine) return;
+    if (this.overflowed || this.secretLine || this.heldSecret) return;
     const next = this.historyIndex + direction;
     if (next < 0 || next > this.history.length) return;
     if (this.historyIndex === this.history.length) this.stash = this.line;
@@ -334,18 +393,19 @@ export class LineEditor {
   }
 
   private replaceLine(text: string): void {
-    this.line = text;
+    this.setLine(text);
     this.cursor = text.length;
     this.redraw();
   }
 
   private completeWord(): void {
-    if (this.overflowed || this.secretLine || !this.options.complete) {
+    if (this.overflowed || this.secretLine || this.heldSecret || !this.options.complete) {
       this.out += BEL;
       return;
     }
     const before = this.line.slice(0, this.cursor);
-    if (this.options.secretFrom?.(before) !== undefined) {
+    const secret = this.options.secretFrom?.(before);
+    if (secret !== undefined && secret < before.length) {
       this.out += BEL;
       return;
     }
@@ -360,7 +420,7 @@ export class LineEditor {
     const common = matches.length === 1 ? `${matches[0]} ` : commonPrefix(matches);
     const addition = common.slice(partial.length);
     if (addition && this.line.length + addition.length <= this.maxLength) {
-      this.line = before + addition + this.line.slice(this.cursor);
+      this.setLine(before + addition + this.line.slice(this.cursor));
       this.cursor += addition.length;
       this.redraw();
       return;
@@ -376,9 +436,20 @@ export class LineEditor {
     this.out += `\r${this.promptText}${this.display(0)}${CLEAR_TO_END}${this.moveLeft(this.line.length - this.cursor)}`;
   }
 
+  /** Sets the line's text, noting when it comes to hold a secret (see heldSecret). */
+  private setLine(text: string): void {
+    this.line = text;
+    if (text === '') {
+      this.heldSecret = false;
+      return;
+    }
+    const from = this.options.secretFrom?.(text);
+    if (from !== undefined && from < text.length) this.heldSecret = true;
+  }
+
   private secretStart(): number | undefined {
     if (this.secretLine) return 0;
-    return this.options.secretFrom?.(this.line);
+    return this.options.secretFrom?.(this.line) ?? (this.heldSecret ? 0 : undefined);
   }
 
   /** The line from `from` as shown: secret characters as `*`. */

@@ -8,13 +8,45 @@ export const SESSION_IDLE_MS = 10 * 60_000;
 export type SessionEndReason = 'logout' | 'idle' | 'token_expired' | 'port_closed' | 'replaced';
 
 /**
+ * When each token logged in first since boot, on the firmware's scheduler (monotonic):
+ * token id -> the scheduler time its validity runs out. Keyed by the firmware, so every
+ * console of one lock shares it and a restart of the firmware starts afresh.
+ */
+const tokenDeadlines = new WeakMap<object, Map<string, number>>();
+
+/**
+ * The monotonic deadline of `token`: at its first login (this boot), the validity left
+ * by the wall clock (`leftMs`) from the scheduler's now; later logins keep that
+ * deadline, so setting the clock back never stretches a token. Expired entries are
+ * forgotten (their tokens are refused by the wall clock or by this map while listed).
+ */
+export function tokenDeadline(ctx: DiagContext, token: TechToken, leftMs: number): number {
+  const now = ctx.scheduler.now();
+  let deadlines = tokenDeadlines.get(ctx.firmware);
+  if (!deadlines) {
+    deadlines = new Map();
+    tokenDeadlines.set(ctx.firmware, deadlines);
+  }
+  const known = deadlines.get(token.tokenId);
+  if (known !== undefined) return known;
+  // Tokens live 24 h at most: an entry older than that cannot matter any more.
+  for (const [id, deadline] of deadlines) if (deadline <= now) deadlines.delete(id);
+  const deadline = now + leftMs;
+  deadlines.set(token.tokenId, deadline);
+  return deadline;
+}
+
+/**
  * One console session: JSON mode, and the technician login with its idle timeout.
- * Time is the firmware's scheduler (idle) and the lock's wall clock (token expiry), so
- * tests move both with virtual time. A login never outlives its token.
+ * Time is the firmware's scheduler (idle, and the token's validity counted from its
+ * first login) and the lock's wall clock (token expiry), so tests move both with
+ * virtual time. A login never outlives its token by either clock.
  */
 export class DiagSession {
   json = false;
   private token: TechToken | undefined;
+  /** Scheduler time at which the token's validity runs out (see tokenDeadline). */
+  private deadline = 0;
   private lastActivity: number;
   private timer: TimerHandle | undefined;
 
@@ -40,9 +72,11 @@ export class DiagSession {
     this.lastActivity = this.ctx.scheduler.now();
   }
 
-  begin(token: TechToken): void {
+  /** Logs `token` in until the wall clock reaches its expiry or the scheduler `deadline`. */
+  begin(token: TechToken, deadline: number): void {
     if (this.token) this.end('replaced');
     this.token = token;
+    this.deadline = deadline;
     this.touch();
     this.arm();
   }
@@ -73,7 +107,11 @@ export class DiagSession {
   private expireIfDue(): void {
     if (!this.token) return;
     if (this.ctx.scheduler.now() - this.lastActivity >= SESSION_IDLE_MS) this.end('idle');
-    else if (this.ctx.firmware.manager.wallNow() >= this.token.expiresAt) this.end('token_expired');
+    else if (
+      this.ctx.firmware.manager.wallNow() >= this.token.expiresAt ||
+      this.ctx.scheduler.now() >= this.deadline
+    )
+      this.end('token_expired');
   }
 
   /** One timer at a time, due when the session would go idle or its token expire. */
@@ -81,7 +119,10 @@ export class DiagSession {
     this.ctx.scheduler.cancel(this.timer);
     if (!this.token) return;
     const idleLeft = SESSION_IDLE_MS - (this.ctx.scheduler.now() - this.lastActivity);
-    const tokenLeft = this.token.expiresAt - this.ctx.firmware.manager.wallNow();
+    const tokenLeft = Math.min(
+      this.token.expiresAt - this.ctx.firmware.manager.wallNow(),
+      this.deadline - this.ctx.scheduler.now(),
+    );
     this.timer = this.ctx.scheduler.after(Math.max(0, Math.min(idleLeft, tokenLeft)), () => {
       this.timer = undefined;
       this.expireIfDue();

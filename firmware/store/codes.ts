@@ -17,6 +17,12 @@ export interface CodeRecord extends Credential {
 }
 
 export type AddCodeError = 'duplicate_code' | 'no_space';
+export type SetEnabledResult =
+  | { ok: true }
+  | { ok: false; error: 'not_found' | 'duplicate_code'; message: string };
+
+/** The one wording of the duplicate-PIN refusal, whichever path makes a code usable. */
+export const DUPLICATE_MESSAGE = 'an enabled code with the same PIN exists';
 export type AddCodeResult =
   | { ok: true; code: CodeRecord }
   | { ok: false; error: AddCodeError; message: string };
@@ -97,6 +103,8 @@ export function hashPin(secret: Uint8Array, pin: string): string {
 export class CodeStore {
   private readonly byHash;
   private readonly byId;
+  private readonly byIdWithHash;
+  private readonly setEnabledStmt;
   private readonly all;
   private readonly insert;
   private readonly useStmt;
@@ -115,6 +123,10 @@ export class CodeStore {
       `SELECT ${COLUMNS} FROM codes WHERE pin_hash = ? ORDER BY enabled DESC, backup_assigned DESC, id LIMIT 1`,
     );
     this.byId = db.prepare<[number], CodeRow>(`SELECT ${COLUMNS} FROM codes WHERE id = ?`);
+    this.byIdWithHash = db.prepare<[number], { pin_hash: string }>('SELECT pin_hash FROM codes WHERE id = ?');
+    this.setEnabledStmt = db.prepare<[number, number, number]>(
+      'UPDATE codes SET enabled = ?, updated_at = ? WHERE id = ?',
+    );
     this.all = db.prepare<[], CodeRow>(`SELECT ${COLUMNS} FROM codes ORDER BY id`);
     this.insert = db.prepare(
       `INSERT INTO codes (name, pin_hash, pin_length, kind, role, enabled, starts_at, ends_at, schedule, max_uses,
@@ -163,7 +175,7 @@ export class CodeStore {
     return this.db
       .transaction((): AddCodeResult => {
         if (this.enabledHashCount.get(pinHash)!.n > 0) {
-          return { ok: false, error: 'duplicate_code', message: 'an enabled code with the same PIN exists' };
+          return { ok: false, error: 'duplicate_code', message: DUPLICATE_MESSAGE };
         }
         if (this.count() >= options.capacity) {
           return {
@@ -207,12 +219,22 @@ export class CodeStore {
     return this.removeStmt.run(id).changes === 1;
   }
 
-  setEnabled(id: number, enabled: boolean, now: number): boolean {
-    return (
-      this.db
-        .prepare('UPDATE codes SET enabled = ?, updated_at = ? WHERE id = ?')
-        .run(enabled ? 1 : 0, now, id).changes === 1
-    );
+  /**
+   * Switches a code on or off. Switching on is refused (`duplicate_code`) while another
+   * enabled code has the same PIN: two usable codes must never share one, or the PIN
+   * would open with whichever the lookup picks (a guest's PIN as a master's).
+   */
+  setEnabled(id: number, enabled: boolean, now: number): SetEnabledResult {
+    return this.db
+      .transaction((): SetEnabledResult => {
+        const row = this.byIdWithHash.get(id);
+        if (!row) return { ok: false, error: 'not_found', message: `no code with id ${id}` };
+        if (enabled && this.enabledIdsWithHash(row.pin_hash).some((other) => other !== id))
+          return { ok: false, error: 'duplicate_code', message: DUPLICATE_MESSAGE };
+        this.setEnabledStmt.run(enabled ? 1 : 0, now, id);
+        return { ok: true };
+      })
+      .immediate();
   }
 
   /** Hands out a backup-pool code: it opens for `name` within the window from now on. */

@@ -90,4 +90,77 @@ export const MIGRATIONS: readonly string[] = [
     VALUES (NEW.seq, COALESCE((SELECT json_extract(value, '$.id') FROM state WHERE key = 'boot'), 'unknown'));
   END;
   `,
+  // 5: the store's identity: a random incarnation id made once when this database is
+  // created (a wiped and re-initialised lock is a new incarnation: its event seqs start
+  // again, so the gateway keys events by (device_id, incarnation, seq)), and the
+  // fingerprint of the device key the database was made with (firmware/store/identity.ts).
+  `
+  CREATE TABLE store_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    incarnation TEXT NOT NULL,
+    key_fingerprint TEXT,
+    created_at INTEGER NOT NULL
+  );
+  INSERT INTO store_identity (id, incarnation, key_fingerprint, created_at)
+  VALUES (1, lower(hex(randomblob(16))), NULL, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  `,
+  // 6: the audit chain's anchors (firmware/store/audit.ts): the head (last seq and hash),
+  // kept by a trigger in the same transaction as every append so a truncated tail shows,
+  // and the checkpoint (the last pruned row) verification starts from. keyed is 0 for a
+  // log written before the chain was keyed (HMAC); opening the store re-chains it once.
+  `
+  CREATE TABLE audit_chain (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    keyed INTEGER NOT NULL,
+    head_seq INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    checkpoint_seq INTEGER NOT NULL,
+    checkpoint_hash TEXT NOT NULL
+  );
+  INSERT INTO audit_chain (id, keyed, head_seq, head_hash, checkpoint_seq, checkpoint_hash)
+  VALUES (
+    1,
+    NOT EXISTS (SELECT 1 FROM audit),
+    COALESCE((SELECT MAX(seq) FROM audit), 0),
+    COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), '0000000000000000000000000000000000000000000000000000000000000000'),
+    0,
+    '0000000000000000000000000000000000000000000000000000000000000000'
+  );
+  CREATE TRIGGER audit_chain_head AFTER INSERT ON audit
+  BEGIN
+    UPDATE audit_chain SET head_seq = NEW.seq, head_hash = NEW.hash WHERE id = 1;
+  END;
+  `,
+  // 7: no two enabled codes share a PIN, whatever path enables them (firmware/store/codes.ts
+  // checks first and refuses with duplicate_code; the index is the backstop). Duplicates
+  // an older version let in are switched off, except the one the keypad lookup picked.
+  `
+  UPDATE codes SET enabled = 0
+  WHERE enabled = 1 AND EXISTS (
+    SELECT 1 FROM codes AS other
+    WHERE other.pin_hash = codes.pin_hash AND other.enabled = 1 AND (
+      other.backup_assigned > codes.backup_assigned
+      OR (other.backup_assigned = codes.backup_assigned AND other.id < codes.id)
+    )
+  );
+  CREATE UNIQUE INDEX codes_enabled_pin ON codes (pin_hash) WHERE enabled = 1;
+  `,
+  // 8: the keypad lockout counts down on monotonic time (firmware/access/lockout.ts): the
+  // stored wall-clock end (lockedUntil) becomes the time left, measured from the clock
+  // floor (the latest trusted time saved, never later than the last event) and capped
+  // at the longest lockout, so a dead RTC cannot keep an old lockout alive for good.
+  `
+  UPDATE state SET value = json_object(
+    'consecutiveFailures', json_extract(value, '$.consecutiveFailures'),
+    'lockoutsInRow', json_extract(value, '$.lockoutsInRow'),
+    'remainingMs', CASE
+      WHEN json_extract(value, '$.lockedUntil') IS NULL THEN 0
+      ELSE MIN(90000000, MAX(0, json_extract(value, '$.lockedUntil') - COALESCE(
+        (SELECT json_extract(c.value, '$.floor') FROM state AS c WHERE c.key = 'clock' AND json_valid(c.value)), 0)))
+    END,
+    'day', json_extract(value, '$.day'),
+    'dailyFailures', json_extract(value, '$.dailyFailures')
+  )
+  WHERE key = 'lockout' AND json_valid(value) AND json_type(value, '$.lockedUntil') IS NOT NULL;
+  `,
 ];

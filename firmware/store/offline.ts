@@ -1,5 +1,6 @@
 import type { OfflineKind } from '../access/offline-layout.ts';
 import type { Db } from './db.ts';
+import { noteOfflineKeyVersion } from './identity.ts';
 
 /**
  * What the lock remembers about offline codes (migration 3). Codes are known only by
@@ -85,8 +86,8 @@ export class OfflineStore {
     this.versionStmt = db.prepare<[], { version: number; rotated_at: number | null }>(
       'SELECT version, rotated_at FROM offline_key WHERE id = 1',
     );
-    this.rotateStmt = db.prepare<[number]>(
-      'UPDATE offline_key SET version = version + 1, rotated_at = ? WHERE id = 1',
+    this.rotateStmt = db.prepare<[number, number]>(
+      'UPDATE offline_key SET version = ?, rotated_at = ? WHERE id = 1',
     );
     this.getStmt = db.prepare<[number, string], CodeRow>(
       'SELECT * FROM offline_codes WHERE key_version = ? AND fingerprint = ?',
@@ -135,11 +136,24 @@ export class OfflineStore {
    */
   rotateKey(at: number): { from: number; to: number } {
     const from = this.keyVersion();
-    this.rotateStmt.run(at);
-    this.cachedVersion = undefined;
-    this.db.prepare('DELETE FROM offline_codes WHERE key_version <= ?').run(from);
-    this.db.prepare('DELETE FROM offline_revocations WHERE key_version <= ?').run(from);
+    this.raiseKeyVersion(from + 1, at);
     return { from, to: from + 1 };
+  }
+
+  /**
+   * Moves straight to key version `to` (a replacement store starting past the lost one,
+   * or a restored database catching up with store.id). store.id is raised first, inside
+   * the caller's transaction: if it cannot be written, nothing changes.
+   */
+  raiseKeyVersion(to: number, at: number): void {
+    if (!Number.isSafeInteger(to) || to < 1) throw new RangeError('to must be a key version (integer >= 1)');
+    const from = this.keyVersion();
+    if (to <= from) return;
+    noteOfflineKeyVersion(this.db, to);
+    this.rotateStmt.run(to, at);
+    this.cachedVersion = undefined;
+    this.db.prepare('DELETE FROM offline_codes WHERE key_version < ?').run(to);
+    this.db.prepare('DELETE FROM offline_revocations WHERE key_version < ?').run(to);
   }
 
   get(keyVersion: number, fingerprint: string): OfflineCodeRow | undefined {

@@ -7,6 +7,9 @@ export interface OutboxEvent {
   at: number;
   type: string;
   data: Record<string, unknown>;
+  /** The audit row's chain hash and its predecessor's (events carry both). */
+  hash: string;
+  prevHash: string;
 }
 
 interface Row {
@@ -15,6 +18,8 @@ interface Row {
   at: number;
   type: string;
   data: string;
+  hash: string;
+  prev_hash: string;
 }
 
 /**
@@ -29,7 +34,7 @@ export class Outbox {
 
   constructor(private readonly db: Db) {
     this.pendingStmt = db.prepare<[number, number], Row>(
-      `SELECT o.seq, o.boot_id, a.at, a.type, a.data FROM outbox o JOIN audit a ON a.seq = o.seq
+      `SELECT o.seq, o.boot_id, a.at, a.type, a.data, a.hash, a.prev_hash FROM outbox o JOIN audit a ON a.seq = o.seq
        WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
     );
     this.ackStmt = db.prepare<[number]>('DELETE FROM outbox WHERE seq <= ?');
@@ -44,6 +49,8 @@ export class Outbox {
       at: row.at,
       type: row.type,
       data: JSON.parse(row.data) as Record<string, unknown>,
+      hash: row.hash,
+      prevHash: row.prev_hash,
     }));
   }
 

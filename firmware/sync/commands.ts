@@ -1,6 +1,5 @@
-import { DateTime } from 'luxon';
 import { revokeOfflineCode } from '../offline-path.ts';
-import { describeZodError } from '../validation.ts';
+import { describeZodError, parseIsoInstant } from '../validation.ts';
 import type { LinkContext } from './context.ts';
 import { INITIAL_SYNC } from './desired.ts';
 import { type CommandName, commandArgs } from './messages.ts';
@@ -9,7 +8,8 @@ export type CommandReply =
   | { ok: true; result?: Record<string, unknown> }
   | { ok: false; error: string; message: string };
 
-const toMs = (iso: string) => DateTime.fromISO(iso, { setZone: true }).toMillis();
+// Arguments were checked by isoInstantSchema.
+const toMs = (iso: string) => parseIsoInstant(iso)!;
 
 /** Runs one verified, fresh command: each is a thin call into the lock manager. */
 export async function executeCommand(
@@ -27,14 +27,8 @@ export async function executeCommand(
   switch (name) {
     case 'unlock':
     case 'lock': {
-      if (manager.status().mode === 'passage' && name === 'lock') {
-        return {
-          ok: false,
-          error: 'mode_restricted',
-          message: 'the lock is held open in passage mode; set_mode normal first',
-        };
-      }
-      await manager.actuate(name === 'unlock' ? 'unlocked' : 'locked', 'gateway');
+      const verdict = await manager.actuate(name === 'unlock' ? 'unlocked' : 'locked', 'gateway');
+      if (!verdict.allowed) return { ok: false, error: verdict.reason, message: verdict.message };
       return { ok: true, result: { lock: manager.status().lock } };
     }
     case 'set_mode':

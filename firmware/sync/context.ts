@@ -19,12 +19,21 @@ export interface LinkContext {
     body: Record<string, unknown>,
     retain?: boolean,
   ): Promise<void>;
+  /** Publishes an unsigned payload (QoS 1): Home Assistant's topics only. */
+  publishPlain(topic: string, payload: string, retain?: boolean): Promise<void>;
   publishState(): void;
   /** Starts a time-sync exchange; resolves with its result (docs/protocol.md). */
   syncTime(): Promise<TimeSyncResult>;
-  /** Events up to `seq` reached the gateway. */
-  acknowledge(seq: number): void;
+  /**
+   * The gateway holds every event up to `seq` of `incarnation`: applied, or refused (an
+   * ack for another incarnation, or beyond the newest event issued).
+   */
+  acknowledge(seq: number, incarnation: string): AckRefusal | undefined;
+  /** Audits a refused inbound message, coalesced (firmware/sync/rejections.ts). */
+  reject(topic: string, error: string, message: string): void;
 }
+
+export type AckRefusal = { error: 'wrong_incarnation' | 'beyond_issued'; message: string };
 
 export interface LinkOptions {
   url: string;
@@ -48,4 +57,8 @@ export interface LinkOptions {
 
 export type TimeSyncResult =
   | { ok: true; offset_ms: number; rtt_ms: number; accuracy_ms: number; time: string }
-  | { ok: false; error: 'rtt_too_long' | 'timeout' | 'not_connected'; message: string };
+  | {
+      ok: false;
+      error: 'rtt_too_long' | 'timeout' | 'not_connected' | 'backward_unconfirmed';
+      message: string;
+    };

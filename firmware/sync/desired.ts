@@ -1,6 +1,7 @@
 import { parseCodeSpec } from '../access/code-spec.ts';
+import { dstGapWarning } from '../access/dst-gap.ts';
 import type { AuditLog } from '../store/audit.ts';
-import type { CodeStore } from '../store/codes.ts';
+import { type CodeStore, DUPLICATE_MESSAGE } from '../store/codes.ts';
 import type { Db } from '../store/db.ts';
 import type { StateStore } from '../store/state.ts';
 import type { DesiredCodes } from './messages.ts';
@@ -12,8 +13,12 @@ export interface CodeReport {
   ref: string;
   name: string | null;
   status: CodeReportStatus;
+  /** Set but suspect: a weekly slot the clocks skip (docs/access-rules.md, Daylight saving). */
+  warning?: string;
   error?: string;
   message?: string;
+  /** On an error for a ref the lock already held: that code is now switched off. */
+  previous?: 'disabled';
 }
 
 export interface ReportedCodes {
@@ -39,6 +44,8 @@ export interface ApplyContext {
   deviceId: string;
   pinKey: Uint8Array;
   capacity: number;
+  /** The lock's time zone, for the daylight-saving warnings (none without it). */
+  timezone?: string;
 }
 
 export type ApplyOutcome =
@@ -47,8 +54,9 @@ export type ApplyOutcome =
 
 /**
  * Applies a verified desired/codes document in one SQLite transaction: the gateway's
- * codes become exactly the document's (bad entries are reported, not applied), or, if
- * the power fails, nothing changes. Revisions at or below the applied one are ignored.
+ * codes become exactly the document's (bad entries are reported, not applied, and a
+ * code the lock held under a refused entry's ref is switched off), or, if the power
+ * fails, nothing changes. Revisions at or below the applied one are ignored.
  */
 export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: number): ApplyOutcome {
   return ctx.db
@@ -66,11 +74,27 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
       }
       const reports: CodeReport[] = [];
       let count = ctx.codes.count();
+      let disabled = 0;
       for (const entry of doc.codes) {
         const { ref, pin_enc: sealed, ...fields } = entry as Record<string, unknown> & { ref: string };
         const name = typeof fields.name === 'string' ? fields.name : null;
-        const fail = (error: string, message: string) =>
-          reports.push({ ref, name, status: 'error', error, message });
+        const current = existing.get(ref);
+        // A refused definition never leaves the old one opening: the code is switched off
+        // until a later document defines it validly (or drops it).
+        const fail = (error: string, message: string) => {
+          if (current?.enabled) {
+            ctx.codes.setEnabled(current.id, false, now);
+            disabled++;
+          }
+          reports.push({
+            ref,
+            name,
+            status: 'error',
+            error,
+            message,
+            ...(current ? { previous: 'disabled' as const } : {}),
+          });
+        };
         if (sealed !== undefined) {
           if (fields.pin !== undefined) {
             fail('invalid_code', 'give pin or pin_enc, not both');
@@ -91,10 +115,9 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
         }
         const spec = parsed.spec;
         const pinHash = ctx.codes.hash(spec.pin);
-        const current = existing.get(ref);
         const clash = spec.enabled && ctx.codes.enabledIdsWithHash(pinHash).some((id) => id !== current?.id);
         if (clash) {
-          fail('duplicate_code', 'an enabled code with the same PIN exists');
+          fail('duplicate_code', DUPLICATE_MESSAGE);
           continue;
         }
         if (current) {
@@ -107,10 +130,12 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
           ctx.codes.insertChecked(spec, pinHash, { now, source: 'gateway', ref });
           count++;
         }
+        const warning = ctx.timezone === undefined ? null : dstGapWarning(spec, ctx.timezone, now);
         reports.push({
           ref,
           name: spec.name,
           status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set',
+          ...(warning ? { warning } : {}),
         });
       }
       const report: ReportedCodes = {
@@ -122,10 +147,22 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
       const errors = reports.filter((r) => r.status === 'error').length;
       ctx.audit.append(
         'codes_applied',
-        { revision: doc.revision, codes: reports.length - errors, errors, removed, by: 'gateway' },
+        { revision: doc.revision, codes: reports.length - errors, errors, disabled, removed, by: 'gateway' },
         now,
       );
       return { applied: true, report };
     })
     .immediate();
+}
+
+const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+
+/** The persisted sync state's parser (firmware/store/state-keys.ts). */
+export function parseSyncState(value: unknown): SyncState | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const v = value as Record<string, unknown>;
+  if (!isCount(v.appliedRevision) || !isCount(v.lastCounter) || !isCount(v.ackedSeq)) return undefined;
+  const reported = v.reported as Record<string, unknown> | null;
+  if (reported !== null && (typeof reported !== 'object' || !Array.isArray(reported.codes))) return undefined;
+  return v as unknown as SyncState;
 }

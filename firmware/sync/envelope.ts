@@ -18,6 +18,13 @@ export type MessageKind =
 /** Largest payload the lock parses; bigger ones are refused before JSON.parse. */
 export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
+/**
+ * What the lock sends is not held to its own inbound limit: a `reported/codes` for
+ * 10,000 entries echoes each ref and name with a status (and, for an error, a message),
+ * over 1 MiB when many entries are refused. The gateway accepts up to this.
+ */
+export const GATEWAY_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+
 export function signature(
   key: Uint8Array,
   kind: MessageKind,
@@ -58,12 +65,13 @@ export function openSigned<S extends z.ZodType>(
   deviceId: string,
   payload: Buffer,
   schema: S,
+  maxBytes = MAX_PAYLOAD_BYTES,
 ): OpenResult<z.infer<S>> {
-  if (payload.length > MAX_PAYLOAD_BYTES) {
+  if (payload.length > maxBytes) {
     return {
       ok: false,
       error: 'too_large',
-      message: `payload is ${payload.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`,
+      message: `payload is ${payload.length} bytes; the limit is ${maxBytes}`,
     };
   }
   let json: unknown;

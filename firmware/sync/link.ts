@@ -1,21 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Firmware } from '../firmware.ts';
 import type { LockStatus } from '../lock-manager.ts';
 import type { Logger } from '../log.ts';
 import { deriveDeviceKeys } from '../provisioning.ts';
-import { Outbox } from '../store/outbox.ts';
-import type { LinkContext, LinkOptions, TimeSyncResult } from './context.ts';
+import { MqttConnection } from './connection.ts';
+import type { AckRefusal, LinkContext, LinkOptions, TimeSyncResult } from './context.ts';
 import { INITIAL_SYNC } from './desired.ts';
-import { type MessageKind, sign } from './envelope.ts';
+import type { MessageKind } from './envelope.ts';
 import { onCommand } from './handlers/cmd.ts';
 import { onDesiredCodes } from './handlers/desired-codes.ts';
 import { onEventsAck } from './handlers/events-ack.ts';
 import { onHomeAssistantSet } from './handlers/ha-set.ts';
-import { onTimeResponse, type PendingTimeRequest } from './handlers/time-res.ts';
+import { onTimeResponse } from './handlers/time-res.ts';
 import { homeAssistantDiscovery, homeAssistantState } from './home-assistant.ts';
 import { pinKey } from './pin-crypto.ts';
+import { OutboxPublisher } from './publisher.ts';
+import { RejectionLog } from './rejections.ts';
+import { TimeSync } from './time-sync.ts';
 import { type Topics, topicsFor } from './topics.ts';
+
+export { noDelay } from './connection.ts';
 
 export interface LinkStatus {
   connected: boolean;
@@ -25,40 +28,23 @@ export interface LinkStatus {
   lastError?: string;
 }
 
-const TIME_SYNC_TIMEOUT_MS = 5000;
-
 /**
- * MQTT.js leaves Nagle on; the outbox sends many small QoS 1 publishes, which then wait
- * on the peer's delayed ACK (40 ms stalls). Measured: drain rate x2.7 with it off.
- */
-export function noDelay(client: MqttClient): void {
-  (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-}
-const PERIODIC_MS = 5000;
-const DAY_MS = 86_400_000;
-
-/**
- * The lock's MQTT link: availability with a last will, signed state and reports, the
- * event outbox (QoS 1, resent from the last ack after every reconnect), and one handler
- * per incoming topic. Handlers are thin forwards into the lock manager.
+ * The lock's MQTT link: the connection (connection.ts), the event outbox publisher
+ * (publisher.ts), time sync (time-sync.ts), coalesced refusals (rejections.ts), signed
+ * state and reports, and one handler per incoming topic. Handlers are thin forwards
+ * into the lock manager. Every timer runs on the firmware's Scheduler.
  */
 export class SyncLink implements LinkContext {
   readonly topics: Topics;
   readonly signingKey: Uint8Array;
   readonly pinKey: Uint8Array;
   readonly log: Logger;
-  private client: MqttClient | undefined;
-  private readonly outbox: Outbox;
-  private cursor = 0;
-  private inflight = 0;
-  private flushing = false;
-  private lastError: string | undefined;
-  private pendingTime: PendingTimeRequest | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly connection: MqttConnection;
+  private readonly publisher: OutboxPublisher;
+  private readonly time: TimeSync;
+  private readonly rejections: RejectionLog;
   private statePending = false;
-  private pendingAck = 0;
-  private lastAckSeen = -1;
-  private lastAckMoved = 0;
+  private started = false;
   private queue: Promise<void> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -71,88 +57,77 @@ export class SyncLink implements LinkContext {
     this.signingKey = deriveDeviceKeys(firmware.secret).signing;
     this.pinKey = pinKey(firmware.secret);
     this.log = firmware.log.child('sync');
-    this.outbox = new Outbox(firmware.db);
+    this.connection = new MqttConnection(options, deviceId, this.topics, this.signingKey, this.log);
+    this.publisher = new OutboxPublisher(
+      firmware,
+      this.connection,
+      deviceId,
+      this.topics,
+      this.signingKey,
+      options,
+      this.log,
+      () => this.publishState(),
+    );
+    this.time = new TimeSync(firmware, this.connection, this.topics, options.maxRoundTripMs, () =>
+      this.publishState(),
+    );
+    this.rejections = new RejectionLog(firmware, this.log);
+  }
+
+  /** The MQTT.js client while started (the fleet drops its socket to force a reconnect). */
+  get mqtt() {
+    return this.connection.mqtt;
   }
 
   start(): void {
-    const { options, topics } = this;
-    const clientOptions: IClientOptions = {
-      clientId: `tumbler-${this.deviceId}-${randomBytes(3).toString('hex')}`,
-      clean: true,
-      reconnectPeriod: 1000,
-      connectTimeout: 5000,
-      keepalive: 30,
-      will: { topic: topics.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
-      ...(options.username !== undefined ? { username: options.username } : {}),
-      ...(options.password !== undefined ? { password: options.password } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-      ...(options.cert ? { cert: options.cert } : {}),
-      ...(options.key ? { key: options.key } : {}),
-      ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
-    };
-    const client = connect(options.url, clientOptions);
-    this.client = client;
-    client.on('connect', () => {
-      noDelay(client);
-      this.onConnect();
-    });
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    client.on('error', (error) => {
-      this.lastError = error.message;
-      this.log.warn('mqtt error', { error: error.message });
-    });
-    client.on('close', () => {
-      this.inflight = 0;
+    if (this.started) throw new Error('SyncLink.start: already started');
+    this.started = true;
+    this.connection.open({
+      onConnect: () => this.onConnect(),
+      onClose: () => this.publisher.disconnected(),
+      onMessage: (topic, payload) => this.onMessage(topic, payload),
     });
     this.unsubscribe.push(
       this.firmware.manager.onEvent((event) => {
-        if (event.type === 'audit') this.scheduleFlush();
+        if (event.type === 'audit') this.publisher.schedule();
         if (event.type === 'lock' || event.type === 'mode') this.publishState();
         if (event.type === 'audit' && /^(door|clock_|mode_|lock_state|jammed)/.test(event.row.type))
           this.publishState();
       }),
     );
-    this.timer = setInterval(() => this.periodic(), PERIODIC_MS);
-    this.enforceBound();
+    this.publisher.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    for (const off of this.unsubscribe) off();
-    const client = this.client;
-    this.client = undefined;
-    if (!client) return;
-    if (client.connected) {
-      await client
-        .publishAsync(this.topics.availability, 'offline', { qos: 1, retain: true })
-        .catch(() => undefined);
-    }
-    await client.endAsync().catch(() => undefined);
+    this.publisher.stop();
+    this.rejections.flush();
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.connection.close();
   }
 
   status(): LinkStatus {
-    const sync = this.firmware.state.get('sync', INITIAL_SYNC);
+    const lastError = this.connection.lastError;
     return {
-      connected: this.client?.connected ?? false,
+      connected: this.connection.connected,
       broker: this.options.url,
-      outboxDepth: this.outbox.depth(),
-      ackedSeq: sync.ackedSeq,
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      outboxDepth: this.publisher.depth,
+      ackedSeq: this.publisher.ackedSeq,
+      ...(lastError ? { lastError } : {}),
     };
   }
 
-  async publishSigned(
+  publishSigned(
     topic: string,
     kind: MessageKind,
     body: Record<string, unknown>,
     retain = false,
   ): Promise<void> {
-    const client = this.client;
-    if (!client?.connected) return;
-    const message = JSON.stringify(sign(this.signingKey, kind, this.deviceId, body));
-    await client.publishAsync(topic, message, { qos: 1, retain }).catch((error: Error) => {
-      this.lastError = error.message;
-    });
+    return this.connection.publishSigned(topic, kind, body, retain);
+  }
+
+  /** Unsigned publish, for Home Assistant's topics (Home Assistant cannot verify a signature). */
+  publishPlain(topic: string, payload: string, retain = false): Promise<void> {
+    return this.connection.publish(topic, payload, retain);
   }
 
   /** Publishes the retained state (and Home Assistant's), coalescing bursts. */
@@ -161,87 +136,39 @@ export class SyncLink implements LinkContext {
     this.statePending = true;
     setImmediate(() => {
       this.statePending = false;
+      if (!this.connection.connected || !this.firmware.db.open) return;
       const status = this.firmware.manager.status();
       void this.publishSigned(this.topics.state, 'state', this.stateBody(status), true);
-      if (this.options.homeAssistant.discovery && this.client?.connected) {
-        void this.client
-          .publishAsync(this.topics.haState, homeAssistantState(status.lock), { qos: 1, retain: true })
-          .catch(() => undefined);
-      }
+      if (this.options.homeAssistant.discovery)
+        void this.connection.publish(this.topics.haState, homeAssistantState(status.lock), true);
     });
   }
 
-  /**
-   * Acks are cumulative and idempotent (a lost one only causes a resend), so the ones
-   * that arrive in one tick are written in one commit.
-   */
-  acknowledge(seq: number): void {
-    const first = this.pendingAck === 0;
-    this.pendingAck = Math.max(this.pendingAck, seq);
-    if (!first) return;
-    setImmediate(() => {
-      const upTo = this.pendingAck;
-      this.pendingAck = 0;
-      const { firmware } = this;
-      if (!firmware.db.open) return; // stopped or powered off meanwhile: the gateway will ack again
-      firmware.db
-        .transaction(() => {
-          const sync = firmware.state.get('sync', INITIAL_SYNC);
-          if (upTo <= sync.ackedSeq) return;
-          this.outbox.ack(upTo);
-          firmware.state.set('sync', { ...sync, ackedSeq: upTo });
-        })
-        .immediate();
-    });
+  acknowledge(seq: number, incarnation: string): AckRefusal | undefined {
+    const refused = this.publisher.check(seq, incarnation);
+    if (!refused) this.publisher.acknowledge(seq);
+    return refused;
+  }
+
+  reject(topic: string, error: string, message: string): void {
+    this.rejections.note(topic, error, message);
   }
 
   /** NTP-style exchange: the lock times the round trip on its monotonic clock. */
   syncTime(): Promise<TimeSyncResult> {
-    const client = this.client;
-    if (!client?.connected)
-      return Promise.resolve({ ok: false, error: 'not_connected', message: 'the MQTT link is down' });
-    const nonce = randomBytes(16).toString('hex');
-    return new Promise<TimeSyncResult>((resolve) => {
-      const timeout = setTimeout(() => {
-        this.pendingTime = undefined;
-        resolve({ ok: false, error: 'timeout', message: `no time/res within ${TIME_SYNC_TIMEOUT_MS} ms` });
-      }, TIME_SYNC_TIMEOUT_MS);
-      this.pendingTime = {
-        nonce,
-        sentMono: performance.now(),
-        resolve: ({ serverTime, rttMs }) => {
-          clearTimeout(timeout);
-          this.pendingTime = undefined;
-          if (rttMs > this.options.maxRoundTripMs) {
-            resolve({
-              ok: false,
-              error: 'rtt_too_long',
-              message: `round trip ${Math.round(rttMs)} ms exceeds ${this.options.maxRoundTripMs} ms`,
-            });
-            return;
-          }
-          const time = Math.round(serverTime + rttMs / 2);
-          const before = this.firmware.manager.wallNow();
-          this.firmware.clock
-            .setTrusted(time, 'gateway')
-            .then(() => this.firmware.manager.refreshClock())
-            .then(() => {
-              this.publishState();
-              resolve({
-                ok: true,
-                offset_ms: time - before,
-                rtt_ms: Math.round(rttMs),
-                accuracy_ms: Math.ceil(rttMs / 2),
-                time: new Date(time).toISOString(),
-              });
-            })
-            .catch((error: Error) => resolve({ ok: false, error: 'timeout', message: error.message }));
-        },
-      };
-      void this.publishSigned(this.topics.timeReq, 'time_req', { nonce });
-    });
+    return this.time.request();
   }
 
+  /** Drops the oldest events beyond the bound (runs every few seconds; callable any time). */
+  enforceBound(): void {
+    this.publisher.enforceBound();
+  }
+
+  /**
+   * What a gateway needs to know where it stands: besides the lock's own state, the
+   * database incarnation, the last event seq the lock holds as acknowledged and the last
+   * command counter it accepted.
+   */
   private stateBody(status: LockStatus): Record<string, unknown> {
     const sync = this.firmware.state.get('sync', INITIAL_SYNC);
     return {
@@ -253,54 +180,43 @@ export class SyncLink implements LinkContext {
       lockout: status.lockout.active,
       applied_revision: sync.appliedRevision,
       boot_id: this.firmware.bootId,
+      incarnation: this.firmware.incarnation,
+      acked_seq: sync.ackedSeq,
+      last_counter: sync.lastCounter,
       at: new Date(this.firmware.manager.wallNow()).toISOString(),
     };
   }
 
   private onConnect(): void {
-    const client = this.client!;
     const { topics } = this;
-    this.lastError = undefined;
-    this.log.info('mqtt connected', { broker: this.options.url });
-    this.cursor = this.firmware.state.get('sync', INITIAL_SYNC).ackedSeq;
-    this.inflight = 0;
-    void client.publishAsync(topics.availability, 'online', { qos: 1, retain: true }).catch(() => undefined);
+    this.publisher.restart();
+    void this.connection.publish(topics.availability, 'online', true);
     if (this.options.homeAssistant.discovery) {
-      const config = homeAssistantDiscovery(this.deviceId, topics, this.options.homeAssistant.allowUnlock);
-      void client
-        .publishAsync(topics.haDiscovery, JSON.stringify(config), { qos: 1, retain: true })
-        .catch(() => undefined);
+      const config = homeAssistantDiscovery(this.deviceId, topics);
+      void this.connection.publish(topics.haDiscovery, JSON.stringify(config), true);
     }
     const subscriptions = [topics.desiredCodes, topics.eventsAck, topics.cmd, topics.timeRes];
     if (this.options.homeAssistant.discovery) subscriptions.push(topics.haSet);
-    client
-      .subscribeAsync(subscriptions, { qos: 1 })
+    this.connection
+      .subscribe(subscriptions)
       .then(() => {
+        if (!this.firmware.db.open) return;
         this.publishState();
         const sync = this.firmware.state.get('sync', INITIAL_SYNC);
         if (sync.reported)
           void this.publishSigned(topics.reportedCodes, 'reported_codes', { ...sync.reported }, true);
-        this.scheduleFlush();
-        const clock = this.firmware.clock.snapshot();
-        if (
-          clock.untrusted ||
-          clock.lastSyncAt === null ||
-          this.firmware.manager.wallNow() - clock.lastSyncAt > DAY_MS
-        ) {
+        this.publisher.schedule();
+        if (this.time.dueAtConnect())
           void this.syncTime().then((result) => this.log.info('time sync at connect', { ...result }));
-        }
       })
-      .catch((error: Error) => {
-        this.lastError = error.message;
-      });
+      .catch(() => undefined);
   }
 
   /** Messages are handled one at a time, in arrival order. */
   private onMessage(topic: string, payload: Buffer): void {
-    const mono = performance.now();
     // A time_sync command waits in the queue for this answer: take it at once, and timed.
     if (topic === this.topics.timeRes) {
-      onTimeResponse(this, payload, this.pendingTime, mono);
+      onTimeResponse(this, payload, this.time.pending, this.firmware.scheduler.now());
       return;
     }
     this.queue = this.queue
@@ -309,92 +225,13 @@ export class SyncLink implements LinkContext {
   }
 
   private async dispatch(topic: string, payload: Buffer): Promise<void> {
+    if (!this.firmware.db.open) return;
     const { topics } = this;
     if (topic === topics.desiredCodes) await onDesiredCodes(this, payload);
     else if (topic === topics.eventsAck) onEventsAck(this, payload);
-    else if (topic === topics.cmd) await onCommand(this, payload);
-    else if (topic === topics.haSet) await onHomeAssistantSet(this, payload);
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushing) return;
-    this.flushing = true;
-    setImmediate(() => {
-      this.flushing = false;
-      this.flush();
-    });
-  }
-
-  /** Publishes queued events in order, keeping at most `window` QoS 1 publishes in flight. */
-  private flush(): void {
-    const client = this.client;
-    if (!client?.connected) return;
-    const room = this.options.window - this.inflight;
-    if (room <= 0) return;
-    const batch = this.outbox.pending(this.cursor, room);
-    for (const event of batch) {
-      const prevSeq = this.cursor;
-      this.cursor = event.seq;
-      this.inflight++;
-      const body = sign(this.signingKey, 'event', this.deviceId, {
-        device_id: this.deviceId,
-        boot_id: event.bootId,
-        seq: event.seq,
-        prev_seq: prevSeq,
-        at: new Date(event.at).toISOString(),
-        type: event.type,
-        data: event.data,
-      });
-      client.publish(this.topics.events, JSON.stringify(body), { qos: 1 }, (error) => {
-        this.inflight = Math.max(0, this.inflight - 1);
-        if (error) {
-          this.lastError = error.message;
-          return;
-        }
-        this.scheduleFlush();
-      });
-    }
-  }
-
-  private periodic(): void {
-    this.enforceBound();
-    this.resendIfUnacknowledged();
-    this.scheduleFlush();
-  }
-
-  /**
-   * A broker acknowledges a QoS 1 publish even when no gateway is subscribed (one that is
-   * reconnecting, say), so PUBACKs prove nothing about delivery. When events have been
-   * published but the gateway's ack has not moved for `ackTimeoutMs`, publish everything
-   * after the last ack again (the gateway drops duplicates). Found by the chaos campaign.
-   */
-  private resendIfUnacknowledged(): void {
-    const acked = this.firmware.state.get('sync', INITIAL_SYNC).ackedSeq;
-    const now = performance.now();
-    if (acked !== this.lastAckSeen || this.cursor <= acked) {
-      this.lastAckSeen = acked;
-      this.lastAckMoved = now;
-      return;
-    }
-    if (now - this.lastAckMoved < this.options.ackTimeoutMs) return;
-    this.log.info('no ack for published events: publishing again', {
-      from_seq: acked + 1,
-      to_seq: this.cursor,
-    });
-    this.cursor = acked;
-    this.inflight = 0;
-    this.lastAckMoved = now;
-  }
-
-  /** Drops the oldest events beyond the bound (runs every few seconds; callable any time). */
-  enforceBound(): void {
-    const dropped = this.outbox.enforceBound(this.options.outboxMax);
-    if (!dropped) return;
-    this.log.warn('outbox overflow: oldest events dropped', { ...dropped });
-    this.firmware.manager.record(
-      'outbox_overflow',
-      { dropped: dropped.dropped, first_seq: dropped.firstSeq, last_seq: dropped.lastSeq },
-      this.firmware.manager.wallNow(),
-    );
+    else if (topic === topics.cmd) {
+      await onCommand(this, payload);
+      this.publishState(); // its last_counter tells a gateway that lost its counter where to go on
+    } else if (topic === topics.haSet) await onHomeAssistantSet(this, payload);
   }
 }

@@ -1,12 +1,9 @@
-import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { codeNameSchema } from '../access/code-spec.ts';
 import { MODES } from '../access/types.ts';
+import { isoInstantSchema } from '../validation.ts';
 
-const isoInstant = z
-  .string()
-  .refine((t) => DateTime.fromISO(t, { setZone: true }).isValid && /([zZ]|[+-]\d\d:?\d\d)$/.test(t), {
-    message: 'must be an ISO-8601 instant with an offset',
-  });
+const isoInstant = isoInstantSchema;
 
 export const MAX_DESIRED_CODES = 10_000;
 
@@ -30,7 +27,12 @@ export const desiredCodesSchema = z
   });
 export type DesiredCodes = z.infer<typeof desiredCodesSchema>;
 
-export const eventsAckSchema = z.object({ seq: z.number().int().min(0) }).strict();
+/** 32 hex digits: a lock database's incarnation (firmware/store/identity.ts). */
+export const incarnationSchema = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lowercase hex digits');
+
+export const eventsAckSchema = z
+  .object({ seq: z.number().int().min(0), incarnation: incarnationSchema })
+  .strict();
 
 export const COMMANDS = [
   'unlock',
@@ -67,7 +69,7 @@ export const commandArgs = {
   assign_backup_code: z
     .object({
       id: z.number().int().min(1),
-      name: z.string().min(1).max(64),
+      name: codeNameSchema,
       starts_at: isoInstant,
       ends_at: isoInstant,
     })

@@ -4,6 +4,16 @@ import { TumblerError } from '../errors.ts';
 import type { Firmware } from '../firmware.ts';
 import { SyncLink } from './link.ts';
 
+type MqttConfig = NonNullable<FirmwareConfig['mqtt']>;
+
+/** The broker password and TLS files, read before anything starts. */
+export interface SyncFiles {
+  password?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 function readFileFor(field: string, path: string | undefined): Buffer | undefined {
   if (!path) return undefined;
   try {
@@ -16,23 +26,35 @@ function readFileFor(field: string, path: string | undefined): Buffer | undefine
   }
 }
 
-/** Starts the gateway link from the config's `mqtt` section. */
-export function startSync(
-  firmware: Firmware,
-  mqtt: NonNullable<FirmwareConfig['mqtt']>,
-  deviceId: string,
-): SyncLink {
+/**
+ * Reads every file the `mqtt` section names. Part of start-up: an unreadable password
+ * or certificate refuses the start (one line) before the lock opens its store or moves
+ * its relay, rather than leaving a lock that grants codes with no gateway link.
+ */
+export function loadSyncFiles(mqtt: MqttConfig): SyncFiles {
   const password = readFileFor('passwordFile', mqtt.passwordFile)?.toString('utf8').trim();
   const ca = readFileFor('caFile', mqtt.caFile);
   const cert = readFileFor('certFile', mqtt.certFile);
   const key = readFileFor('keyFile', mqtt.keyFile);
-  const link = new SyncLink(firmware, deviceId, {
-    url: mqtt.url,
-    ...(mqtt.username ? { username: mqtt.username } : {}),
+  return {
     ...(password !== undefined ? { password } : {}),
     ...(ca ? { ca } : {}),
     ...(cert ? { cert } : {}),
     ...(key ? { key } : {}),
+  };
+}
+
+/** Starts the gateway link from the config's `mqtt` section and the files `loadSyncFiles` read. */
+export function startSync(
+  firmware: Firmware,
+  mqtt: MqttConfig,
+  deviceId: string,
+  files: SyncFiles,
+): SyncLink {
+  const link = new SyncLink(firmware, deviceId, {
+    url: mqtt.url,
+    ...(mqtt.username ? { username: mqtt.username } : {}),
+    ...files,
     rejectUnauthorized: mqtt.rejectUnauthorized,
     outboxMax: mqtt.outboxMax,
     window: mqtt.publishWindow,

@@ -15,6 +15,7 @@ export function topicsFor(deviceId: string) {
     timeRes: `${base}/time/res`,
     haState: `${base}/ha/state`,
     haSet: `${base}/ha/set`,
+    haAttributes: `${base}/ha/attributes`,
     haDiscovery: `homeassistant/lock/tumbler_${deviceId}/config`,
   };
 }

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditRow } from '../../firmware/store/audit.ts';
+import { parseIsoInstant } from '../../firmware/validation.ts';
 import { SimLock } from '../sim-lock.ts';
 import { parseDurationMs } from './duration.ts';
 import { issueScenarioOfflineCode } from './offline-step.ts';
@@ -135,13 +136,18 @@ async function perform(
       await lock.advance(parseDurationMs(step.value)!);
       return;
     case 'set_time':
-      hal.rtc.setTime(Date.parse(step.value));
+      hal.rtc.setTime(parseIsoInstant(step.value)!);
       await firmware.manager.refreshClock();
       return;
-    case 'sync_time':
-      await firmware.clock.setTrusted(Date.parse(step.value), 'technician');
-      await firmware.manager.refreshClock();
+    case 'sync_time': {
+      const { verdict } = await firmware.manager.setTime(
+        parseIsoInstant(step.value)!,
+        'technician',
+        'scenario',
+      );
+      if (!verdict.ok) throw new Error(`sync_time refused: ${verdict.message}`);
       return;
+    }
     case 'set_timezone':
       await firmware.manager.setTimezone(step.value, 'scenario');
       return;
@@ -251,7 +257,9 @@ function checkExpectation(
     const match = rows.find(
       (row) =>
         row.type === type &&
-        Object.entries(fields).every(([k, v]) => JSON.stringify(row.data[k]) === JSON.stringify(v)),
+        Object.entries(fields).every(
+          ([k, v]) => Object.hasOwn(row.data, k) && JSON.stringify(row.data[k]) === JSON.stringify(v),
+        ),
     );
     if (!match) {
       const seen = rows.map((row) => row.type).join(', ') || 'none';

@@ -1,18 +1,13 @@
-import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { codeSpecSchema } from '../../firmware/access/code-spec.ts';
 import { isValidZone } from '../../firmware/access/schedule.ts';
 import { DENIAL_REASONS, MODES } from '../../firmware/access/types.ts';
 import { configSchema } from '../../firmware/config.ts';
 import { LOCK_STATES } from '../../firmware/lock.ts';
-import { describeZodError } from '../../firmware/validation.ts';
+import { describeZodError, isoInstantSchema, parseIsoInstant } from '../../firmware/validation.ts';
 import { parseDurationMs } from './duration.ts';
 
-const isoInstant = z
-  .string()
-  .refine((t) => DateTime.fromISO(t, { setZone: true }).isValid && /([zZ]|[+-]\d\d:?\d\d)$/.test(t), {
-    message: 'must be an ISO-8601 instant with an offset, e.g. 2026-03-28T09:00:00+01:00',
-  });
+const isoInstant = isoInstantSchema;
 const duration = z.string().refine((t) => parseDurationMs(t) !== undefined, {
   message: 'must be an ISO-8601 duration such as PT10S, PT2H or P1D',
 });
@@ -143,7 +138,7 @@ export function parseScenario(file: string, json: unknown): Scenario {
     name: value.name,
     device: {
       timezone: value.device.timezone,
-      time: DateTime.fromISO(value.device.time, { setZone: true }).toMillis(),
+      time: parseIsoInstant(value.device.time)!,
       config: { ...value.device.config, timezone: value.device.timezone },
       boltTravelMs: parseDurationMs(value.device.bolt_travel)!,
     },
@@ -166,8 +161,8 @@ function parseStep(file: string, index: number, raw: Record<string, unknown>): S
     );
   }
   const type = actions[0] as StepType;
-  const schema = STEP_SCHEMAS[type];
-  if (!schema) {
+  // Own names only: "toString" or "constructor" must not find Object.prototype's.
+  if (!Object.hasOwn(STEP_SCHEMAS, type)) {
     throw new ScenarioError(
       file,
       where,
@@ -179,7 +174,7 @@ function parseStep(file: string, index: number, raw: Record<string, unknown>): S
   if (refused !== undefined && (type !== 'add_code' || typeof refused !== 'string')) {
     throw new ScenarioError(file, where, 'refused (an expected error code string) goes only with add_code');
   }
-  const result = (schema as z.ZodType).safeParse(rest[type]);
+  const result = (STEP_SCHEMAS[type] as z.ZodType).safeParse(rest[type]);
   if (!result.success) throw new ScenarioError(file, where, describeZodError(result.error, type));
   return { type, value: result.data, ...(refused ? { refused } : {}), ...(note ? { note } : {}) } as Step;
 }

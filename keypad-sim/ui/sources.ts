@@ -48,10 +48,12 @@ export function localSource(lock: SimLock): ViewSource {
           hal.rtc.loseBattery();
           await firmware.manager.refreshClock();
           return 'RTC battery lost: clock reads 2000-01-01 and is untrusted';
-        case 'sync_time':
-          await firmware.clock.setTrusted(Date.now(), 'technician');
-          await firmware.manager.refreshClock();
-          return 'technician set the clock to the host time: trusted';
+        case 'sync_time': {
+          const { verdict } = await firmware.manager.setTime(Date.now(), 'technician', 'keypad-sim');
+          return verdict.ok
+            ? 'technician set the clock to the host time: trusted'
+            : `clock not set: the host time ${verdict.message}`;
+        }
         case 'next_mode': {
           const mode = nextMode(firmware.manager.status().mode);
           await firmware.manager.setMode(mode, 'keypad-sim');

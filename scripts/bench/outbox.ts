@@ -66,12 +66,15 @@ async function drainOurs(url: string, dir: string, count: number): Promise<{ ms:
   const bytes = JSON.stringify(
     sign(new Uint8Array(32), 'event', DEVICE, {
       device_id: DEVICE,
+      incarnation: firmware.incarnation,
       boot_id: firmware.bootId,
       seq: sample.seq,
       prev_seq: sample.seq - 1,
       at: new Date(sample.at).toISOString(),
       type: sample.type,
       data: sample.data,
+      hash: sample.hash,
+      prev_hash: sample.prevHash,
     }),
   ).length;
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createProvisioning, writeProvisioning } from '../../firmware/provisioning.ts';
+import { createProvisioning, deriveDeviceKeys, writeProvisioning } from '../../firmware/provisioning.ts';
 import { AuditLog } from '../../firmware/store/audit.ts';
 import { DeviceChannel, GatewayClient } from '../gateway/client.ts';
 import { GatewayService } from '../gateway/service.ts';
@@ -172,7 +172,7 @@ export async function chaosRun(
           `run ${run}: outbox not drained (${outboxDepth()} left, lock seq ${lastSeq()}, gateway ack ${advanceAck(gatewayDb, deviceId).seq})`,
         );
       await lock.kill('SIGTERM');
-      checkLock(db, report, oneTimeNames);
+      checkLock(db, deriveDeviceKeys(record.secret).audit, report, oneTimeNames);
       const auditSeqs = (
         db.prepare('SELECT seq FROM audit ORDER BY seq').all() as Array<{ seq: number }>
       ).map((r) => r.seq);
@@ -214,10 +214,15 @@ export async function chaosRun(
 }
 
 /** The invariants on the lock's own files. */
-function checkLock(db: Database.Database, report: RunReport, oneTimeNames: string[]): void {
+function checkLock(
+  db: Database.Database,
+  auditKey: Uint8Array,
+  report: RunReport,
+  oneTimeNames: string[],
+): void {
   const integrity = db.pragma('integrity_check', { simple: true });
   if (integrity !== 'ok') report.violations.push(`run ${report.run}: integrity_check: ${String(integrity)}`);
-  const chain = new AuditLog(db).verify();
+  const chain = new AuditLog(db, auditKey).verify();
   if (!chain.ok)
     report.violations.push(
       `run ${report.run}: audit chain broken at ${chain.firstBrokenSeq}: ${chain.problem}`,

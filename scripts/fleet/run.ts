@@ -146,7 +146,7 @@ export const FDS_PER_LOCK = 4;
 
 /** The MQTT.js client inside a SyncLink: the fleet drops its TCP connection to force a reconnect. */
 function linkClient(link: SyncLink): MqttClient | undefined {
-  return (link as unknown as { client?: MqttClient }).client;
+  return link.mqtt;
 }
 
 /** A short, stable string for reports: the broker URL without credentials. */

@@ -4,8 +4,13 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { TumblerError } from '../../firmware/errors.ts';
 import { deriveDeviceKeys } from '../../firmware/provisioning.ts';
-import { type MessageKind, openSigned, sign } from '../../firmware/sync/envelope.ts';
-import { noDelay } from '../../firmware/sync/link.ts';
+import { noDelay } from '../../firmware/sync/connection.ts';
+import {
+  GATEWAY_MAX_PAYLOAD_BYTES,
+  type MessageKind,
+  openSigned,
+  sign,
+} from '../../firmware/sync/envelope.ts';
 import { type Topics, topicsFor } from '../../firmware/sync/topics.ts';
 import type { DeviceRecord } from './store.ts';
 
@@ -37,9 +42,19 @@ export class DeviceChannel {
     return sign(this.signingKey, kind, this.device.deviceId, body);
   }
 
-  /** Verifies a message the lock signed; undefined (and no throw) when it does not verify. */
+  /**
+   * Verifies a message the lock signed; undefined (and no throw) when it does not verify.
+   * The lock's messages may exceed the 1 MiB it accepts itself (a large reported/codes).
+   */
   open<S extends z.ZodType>(kind: MessageKind, payload: Buffer, schema: S): z.infer<S> | undefined {
-    const opened = openSigned(this.signingKey, kind, this.device.deviceId, payload, schema);
+    const opened = openSigned(
+      this.signingKey,
+      kind,
+      this.device.deviceId,
+      payload,
+      schema,
+      GATEWAY_MAX_PAYLOAD_BYTES,
+    );
     return opened.ok ? opened.value : undefined;
   }
 }
@@ -87,8 +102,9 @@ export class GatewayClient {
     }
   }
 
+  /** Ends the session; without a broker it does not wait for unacknowledged publishes (they would never complete). */
   async close(): Promise<void> {
-    await this.mqtt.endAsync().catch(() => undefined);
+    await this.mqtt.endAsync(!this.mqtt.connected).catch(() => undefined);
   }
 
   /** Publishes a signed command and waits for its reply on cmd/res. */

@@ -3,39 +3,60 @@ import type { GatewayClient } from './client.ts';
 import { DeviceChannel } from './client.ts';
 import {
   advanceAck,
+  catchUpAck,
   type GatewayDb,
   getDevice,
+  listEvents,
+  noteIncarnation,
+  raiseCounter,
   type StoredEvent,
+  setDeviceNote,
   storeEvent,
   storeReported,
 } from './store.ts';
 
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const incarnation = z.string().regex(/^[0-9a-f]{32}$/);
+
 const eventSchema = z
   .object({
     device_id: z.string(),
+    incarnation,
     boot_id: z.string(),
     seq: z.number().int().min(1),
     prev_seq: z.number().int().min(0),
     at: z.string(),
     type: z.string(),
     data: z.record(z.string(), z.unknown()),
+    hash: hex64,
+    prev_hash: hex64,
   })
   .strict();
 
+/** The part of the lock's signed state that says where the gateway stands. */
+const stateSchema = z
+  .object({ incarnation, acked_seq: z.number().int().min(0), last_counter: z.number().int().min(0) })
+  .passthrough();
 const timeReqSchema = z.object({ nonce: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
 const reportedSchema = z.object({ revision: z.number().int().min(0) }).passthrough();
 
 export interface ServiceCallbacks {
-  /** A new (not duplicate) event, in arrival order. */
+  /**
+   * Each event once, in seq order within the lock's incarnation, as soon as the gateway
+   * holds it and every event the lock queued before it (that is, when it acknowledges it).
+   */
   onEvent?: (event: StoredEvent) => void;
-  /** Something was refused (bad signature, unknown device): for logs. */
+  /** Something for the operator: a refusal, a lock reset, a broken chain, a skipped range. */
   onWarning?: (message: string) => void;
 }
 
 /**
  * The gateway's side of the protocol for every registered lock: stores events once
- * (deduplicated by device and seq), acknowledges them cumulatively once it holds them
- * without a hole, answers time requests, and records reported code status.
+ * (keyed by device, incarnation and seq), checks their audit chain, acknowledges them
+ * cumulatively once it holds them without a hole and hands them to the application in
+ * that order, follows the lock's signed state (a new incarnation, an ack or a command
+ * counter the lock holds above this gateway's), answers time requests, and records
+ * reported code status.
  */
 export class GatewayService {
   private readonly channels = new Map<string, DeviceChannel | null>();
@@ -53,7 +74,7 @@ export class GatewayService {
 
   async start(): Promise<void> {
     const d = this.deviceFilter;
-    const topics = [`lock/${d}/events`, `lock/${d}/time/req`, `lock/${d}/reported/codes`];
+    const topics = [`lock/${d}/events`, `lock/${d}/state`, `lock/${d}/time/req`, `lock/${d}/reported/codes`];
     this.client.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     // Every (re)connect subscribes again explicitly: the chaos campaign showed MQTT.js's
     // automatic resubscribe can miss a broker that restarts twice in quick succession,
@@ -83,7 +104,7 @@ export class GatewayService {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const match = /^lock\/([^/]+)\/(events|time\/req|reported\/codes)$/.exec(topic);
+    const match = /^lock\/([^/]+)\/(events|state|time\/req|reported\/codes)$/.exec(topic);
     if (!match) return;
     const [, deviceId, kind] = match as unknown as [string, string, string];
     const channel = this.channel(deviceId);
@@ -97,19 +118,34 @@ export class GatewayService {
         this.callbacks.onWarning?.(`event from ${deviceId} refused: signature or shape`);
         return;
       }
-      const stored: StoredEvent = {
+      // Stored with the rest of this tick's events in one transaction (one fsync), below.
+      this.received.push({
         deviceId,
+        incarnation: event.incarnation,
         seq: event.seq,
         prevSeq: event.prev_seq,
         bootId: event.boot_id,
         at: event.at,
         type: event.type,
         data: event.data,
-      };
-      // Stored with the rest of this tick's events in one transaction (one fsync), below.
-      this.received.push(stored);
+        hash: event.hash,
+        prevHash: event.prev_hash,
+        chainBreak: false,
+      });
       this.ackPending.add(deviceId);
       this.scheduleAcks();
+    } else if (kind === 'state') {
+      if (payload.length === 0) return;
+      const state = channel.open('state', payload, stateSchema);
+      if (!state) {
+        this.callbacks.onWarning?.(`state from ${deviceId} refused: signature or shape`);
+        return;
+      }
+      if (raiseCounter(this.db, deviceId, state.last_counter))
+        this.callbacks.onWarning?.(
+          `${deviceId}: the lock accepted commands up to counter ${state.last_counter}; this gateway continues above it`,
+        );
+      this.followState(deviceId, state.incarnation, state.acked_seq);
     } else if (kind === 'time/req') {
       const request = channel.open('time_req', payload, timeReqSchema);
       if (!request) return;
@@ -124,6 +160,30 @@ export class GatewayService {
     }
   }
 
+  /** A new incarnation is a new stream; the operator is told the lock was reset. */
+  private noteIncarnation(deviceId: string, incarnation: string): 'current' | 'old' {
+    const change = noteIncarnation(this.db, deviceId, incarnation);
+    if (change.kind === 'reset') this.callbacks.onWarning?.(`${deviceId}: ${change.note}`);
+    return change.kind === 'old' ? 'old' : 'current';
+  }
+
+  /**
+   * The lock's state names its incarnation and the last seq it holds as acknowledged.
+   * Events up to that seq will never be sent again (a restored gateway, another gateway),
+   * so waiting for them would stall the stream: continue after it.
+   */
+  private followState(deviceId: string, incarnation: string, lockAcked: number): void {
+    if (this.noteIncarnation(deviceId, incarnation) === 'old') return;
+    const skipped = catchUpAck(this.db, deviceId, incarnation, lockAcked);
+    if (skipped) {
+      this.callbacks.onWarning?.(
+        `${deviceId}: the lock had acknowledged events up to ${skipped.seq} before this gateway held them (gateway ack ${skipped.previous}); continuing after ${skipped.seq}`,
+      );
+    }
+    this.ackPending.add(deviceId);
+    this.scheduleAcks();
+  }
+
   private scheduleAcks(): void {
     if (this.ackScheduled) return;
     this.ackScheduled = true;
@@ -133,17 +193,49 @@ export class GatewayService {
       const devices = [...this.ackPending];
       this.ackPending.clear();
       // One commit for the tick's events and the acks they allow; acks go out only after it.
-      const { fresh, acks } = this.db
-        .transaction(() => ({
-          fresh: received.filter((event) => storeEvent(this.db, event)),
-          acks: devices.map((deviceId) => ({ deviceId, seq: advanceAck(this.db, deviceId).seq })),
-        }))
+      const { breaks, acks } = this.db
+        .transaction(() => {
+          const breaks: StoredEvent[] = [];
+          const streams = new Map<string, 'current' | 'old'>(); // once per device and incarnation a tick
+          for (const event of received) {
+            const stream = `${event.deviceId}\n${event.incarnation}`;
+            let kind = streams.get(stream);
+            if (!kind) {
+              kind = this.noteIncarnation(event.deviceId, event.incarnation);
+              streams.set(stream, kind);
+            }
+            if (kind === 'old') continue;
+            const result = storeEvent(this.db, event);
+            if (result.stored && result.chainBreak) breaks.push(event);
+          }
+          const acks = devices.map((deviceId) => {
+            const ack = advanceAck(this.db, deviceId);
+            const released =
+              ack.seq > ack.previous
+                ? listEvents(this.db, deviceId, ack.previous, ack.seq - ack.previous, ack.incarnation)
+                : [];
+            return { deviceId, ...ack, released };
+          });
+          for (const event of breaks) {
+            setDeviceNote(
+              this.db,
+              event.deviceId,
+              `event chain broken at seq ${event.seq} of incarnation ${event.incarnation}: prev_hash does not match the stored neighbour`,
+            );
+          }
+          return { breaks, acks };
+        })
         .immediate();
-      for (const event of fresh) this.callbacks.onEvent?.(event);
-      for (const { deviceId, seq } of acks) {
+      for (const event of breaks) {
+        this.callbacks.onWarning?.(
+          `${event.deviceId}: event chain broken at seq ${event.seq} (incarnation ${event.incarnation}): its hashes do not link to the stored neighbour`,
+        );
+      }
+      for (const { deviceId, incarnation, seq, released } of acks) {
+        for (const event of released) this.callbacks.onEvent?.(event);
         const channel = this.channel(deviceId);
-        if (!channel || seq === 0) continue;
-        const body = channel.sign('events_ack', { seq });
+        if (!channel || seq === 0 || incarnation === '') continue;
+        const body = channel.sign('events_ack', { seq, incarnation });
         void this.client.mqtt
           .publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 })
           .catch(() => undefined);

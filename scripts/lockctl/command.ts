@@ -1,9 +1,29 @@
 import { MODES } from '../../firmware/access/types.ts';
 import { parseFlags, UsageError } from '../../firmware/cli.ts';
 import { TumblerError } from '../../firmware/errors.ts';
+import type { CommandReply } from '../gateway/client.ts';
 import { GatewayService } from '../gateway/service.ts';
 import { takeCounter } from '../gateway/store.ts';
 import { GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, print, timeoutMs, withGateway } from './common.ts';
+
+/** A time sync slowed by a busy broker or gateway is worth another try, as a gateway would. */
+export const TIME_SYNC_ATTEMPTS = 3;
+
+/**
+ * Sends a command; while the lock refuses a time sync as rtt_too_long (a round trip
+ * slowed by a busy link), sends it again with a fresh counter, up to TIME_SYNC_ATTEMPTS
+ * in all. Every other answer is final.
+ */
+export async function sendRetryingRoundTrip(
+  send: () => Promise<CommandReply>,
+  onRetry: (refusal: CommandReply, attempt: number) => void,
+): Promise<CommandReply> {
+  for (let attempt = 1; ; attempt++) {
+    const reply = await send();
+    if (reply.ok || reply.error !== 'rtt_too_long' || attempt >= TIME_SYNC_ATTEMPTS) return reply;
+    onRetry(reply, attempt + 1);
+  }
+}
 
 export const COMMAND_HELP = `Usage: lockctl <unlock|lock|status|mode set MODE|time sync|revoke-offline|backup assign> --device ID [options]
 
@@ -14,6 +34,7 @@ Sends one signed command (fresh counter, 5-minute expiry) and prints the lock's 
   lockctl status --device ID
   lockctl mode set normal|vacation|privacy|passage --device ID
   lockctl time sync --device ID          the lock times a round trip and sets its clock
+                                         (tried up to ${TIME_SYNC_ATTEMPTS} times while it answers rtt_too_long)
   lockctl revoke-offline --device ID (--fingerprint HEX | --code DIGITS)
   lockctl backup assign --device ID --id N --name NAME --starts-at ISO --ends-at ISO
 
@@ -78,12 +99,18 @@ export async function lockCommand(argv: string[]): Promise<number> {
   const wait = timeoutMs(command, values);
   return withGateway(command, values, async ({ db, client, channel, deviceId }) => {
     if (name === 'time_sync') await new GatewayService(client, db, {}, deviceId).start();
-    let reply: Awaited<ReturnType<typeof client.command>>;
-    try {
-      reply = await client.command(channel, takeCounter(db, deviceId), name, args, wait);
-    } catch (error) {
-      throw new TumblerError('timeout', `${(error as Error).message}`);
-    }
+    const send = async () => {
+      try {
+        return await client.command(channel, takeCounter(db, deviceId), name, args, wait);
+      } catch (error) {
+        throw new TumblerError('timeout', `${(error as Error).message}`);
+      }
+    };
+    const reply = await sendRetryingRoundTrip(send, (refusal, attempt) =>
+      process.stderr.write(
+        `${command}: ${refusal.message}; trying again (${attempt}/${TIME_SYNC_ATTEMPTS})\n`,
+      ),
+    );
     if (reply.ok) {
       const result = reply.result
         ? Object.entries(reply.result)

@@ -1,6 +1,6 @@
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { readProvisioning } from '../../firmware/provisioning.ts';
-import { addDevice, listDevices, openGatewayDb } from '../gateway/store.ts';
+import { addDevice, deviceInfo, listDevices, openGatewayDb } from '../gateway/store.ts';
 import { GATEWAY_FLAGS, gatewayDbPath, print } from './common.ts';
 
 export const DEVICE_HELP = `Usage: lockctl device <add|list> [options]
@@ -8,7 +8,10 @@ export const DEVICE_HELP = `Usage: lockctl device <add|list> [options]
   lockctl device add --provisioning FILE [--gateway-db FILE]
       registers a lock with this gateway (its id and device secret, from the file
       lockctl provision made); lockctl provision --gateway-db does this too
-  lockctl device list [--gateway-db FILE] [--json]`;
+  lockctl device list [--gateway-db FILE] [--json]
+      each registered lock with the incarnation of its data this gateway follows and
+      its note, if any (the lock was reset: wiped and provisioned again; its event chain
+      broke)`;
 
 export async function deviceCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -27,8 +30,14 @@ export async function deviceCommand(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'list') {
-      const devices = listDevices(db);
-      print(values.json, devices, devices.length ? devices.join('\n') : 'no devices');
+      const devices = listDevices(db).map((id) => deviceInfo(db, id));
+      const line = (d: (typeof devices)[number]) =>
+        [
+          d.deviceId,
+          ...(d.incarnation ? [`incarnation ${d.incarnation}`] : []),
+          ...(d.note ? [`note (${new Date(d.noteAt ?? 0).toISOString()}): ${d.note}`] : []),
+        ].join('  ');
+      print(values.json, devices, devices.length ? devices.map(line).join('\n') : 'no devices');
       return 0;
     }
     throw new UsageError(`lockctl device: unknown subcommand ${JSON.stringify(sub)}; expected add or list`);

@@ -1,16 +1,27 @@
 import { parseFlags, UsageError } from '../../firmware/cli.ts';
+import { safeJson, safeText } from '../../firmware/safe-text.ts';
 import { GatewayClient } from '../gateway/client.ts';
 import { GatewayService } from '../gateway/service.ts';
-import { listEvents, openGatewayDb, type StoredEvent } from '../gateway/store.ts';
+import {
+  deviceInfo,
+  listEvents,
+  listIncarnations,
+  openGatewayDb,
+  type StoredEvent,
+} from '../gateway/store.ts';
 import { brokerOptions, GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, gatewayDbPath } from './common.ts';
 
 export const EVENTS_HELP = `Usage: lockctl events [--device ID] [--follow] [--after SEQ] [--json]
 
-Without --follow: prints the events this gateway has stored (one device, or all).
+Without --follow: prints the events this gateway has stored (one device, or all), each
+incarnation of a lock in turn (a lock whose data was wiped and provisioned again is a
+new incarnation: its seqs start again), and any note on the device (a reset, a broken
+event chain) on stderr.
 With --follow: runs the gateway's side of the protocol until interrupted: stores each
 lock event once (duplicates from resends are dropped), acknowledges them cumulatively
 so the lock can delete them, answers the locks' time requests, records their reported
-code status, and prints each new event.
+code status, and prints each event in seq order once it holds every one before it;
+warnings (a lock reset, a broken chain) go to stderr.
 
 ${GATEWAY_FLAGS_HELP}`;
 
@@ -19,7 +30,8 @@ function format(event: StoredEvent): string {
     .filter(([, v]) => v !== null && v !== undefined)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
-  return `${event.deviceId} #${event.seq} ${event.at} ${event.type} ${data}`;
+  const flag = event.chainBreak ? ' CHAIN-BREAK' : '';
+  return `${event.deviceId} #${event.seq} ${event.at} ${event.type} ${data}${flag}`;
 }
 
 export async function eventsCommand(argv: string[]): Promise<number> {
@@ -40,7 +52,8 @@ export async function eventsCommand(argv: string[]): Promise<number> {
     throw new UsageError(`${command}: --after must be a whole number`);
   const db = openGatewayDb(gatewayDbPath(values));
   const show = (event: StoredEvent) =>
-    process.stdout.write(`${values.json ? JSON.stringify(event) : format(event)}\n`);
+    // Names in events come from a lock's store: printed, never acted on by the terminal.
+    process.stdout.write(`${values.json ? safeJson(event) : safeText(format(event))}\n`);
   try {
     if (!values.follow) {
       const devices = values.device
@@ -49,7 +62,16 @@ export async function eventsCommand(argv: string[]): Promise<number> {
             .prepare<[], { device_id: string }>('SELECT DISTINCT device_id FROM events ORDER BY device_id')
             .all()
             .map((r) => r.device_id);
-      for (const device of devices) for (const event of listEvents(db, device, after, 100_000)) show(event);
+      for (const device of devices) {
+        const { note } = deviceInfo(db, device);
+        if (note) process.stderr.write(`lockctl events: ${device}: ${note}\n`);
+        const incarnations = listIncarnations(db, device);
+        for (const incarnation of incarnations) {
+          if (incarnations.length > 1 && !values.json)
+            process.stdout.write(`${device} incarnation ${incarnation || '(before incarnations)'}\n`);
+          for (const event of listEvents(db, device, after, 100_000, incarnation)) show(event);
+        }
+      }
       return 0;
     }
     const client = await GatewayClient.connect(brokerOptions(command, values));

@@ -32,6 +32,7 @@ function input(credential: Credential | undefined, overrides: Partial<DecisionIn
     credential,
     now: NOW,
     clockTrusted: true,
+    highWater: 0,
     lockedOut: false,
     mode: 'normal',
     timezone: 'Europe/Berlin',

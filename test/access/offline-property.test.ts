@@ -94,6 +94,7 @@ function judge(code: IssuedOfflineCode, t: number, activatedAt: number | null): 
     credential,
     now: t,
     clockTrusted: true,
+    highWater: 0,
     lockedOut: false,
     mode: 'normal',
     timezone: code.timezone,
@@ -222,7 +223,7 @@ describe('property: a one_time code opens once (in process, SQLite on disk)', ()
               resolver = createOfflineResolver(parts, config);
               continue;
             }
-            const reading = { epochMs: t, trusted: true, untrustedReason: null, floor: t };
+            const reading = { epochMs: t, trusted: true, untrustedReason: null, floor: t, highWater: t };
             const credential = resolver.resolve(local.code, reading, 'UTC');
             const decision = decide({
               entry: local.code,
@@ -230,6 +231,7 @@ describe('property: a one_time code opens once (in process, SQLite on disk)', ()
               credential,
               now: t,
               clockTrusted: true,
+              highWater: 0,
               lockedOut: false,
               mode: 'normal',
               timezone: 'UTC',
@@ -254,7 +256,13 @@ describe('property: a one_time code opens once (in process, SQLite on disk)', ()
           const after = openStore(runDir);
           const tryAgain = createOfflineResolver(after, config).resolve(
             local.code,
-            { epochMs: start + 3_600_000, trusted: true, untrustedReason: null, floor: start + 3_600_000 },
+            {
+              epochMs: start + 3_600_000,
+              trusted: true,
+              untrustedReason: null,
+              floor: start + 3_600_000,
+              highWater: start + 3_600_000,
+            },
             'UTC',
           );
           expect(tryAgain?.uses ?? 0).toBe(grants);

@@ -43,6 +43,7 @@ function attack(length: number, count: number, seed: number): { verified: number
       credential,
       now: NOW,
       clockTrusted: true,
+      highWater: 0,
       lockedOut: false,
       mode: 'normal',
       timezone: ZONE,

@@ -162,6 +162,7 @@ describe('docs/offline-code-vectors.json', () => {
           : undefined,
         now: at,
         clockTrusted: v.clockTrusted,
+        highWater: 0,
         lockedOut: false,
         mode: 'normal',
         timezone: v.timezone,

@@ -361,6 +361,7 @@ describe('verifying', () => {
         credential,
         now: c.validFrom + HOUR,
         clockTrusted: false,
+        highWater: 0,
         lockedOut: false,
         mode: 'normal',
         timezone: ZONE,

@@ -77,3 +77,35 @@ describe('weekly slots follow local wall time', () => {
     expect(withinSchedule(slot, end + 60_000, 'Europe/Berlin', 120_000)).toBe(true);
   });
 });
+
+describe('the grace reaches across local days', () => {
+  const grace = 120_000;
+
+  it('a tue 00:00-02:00 slot opens at Mon 23:58:30 (its start widened into Monday)', () => {
+    const slot: WeeklySchedule = { days: ['tue'], from: '00:00', to: '02:00' };
+    // 2026-06-08 is a Monday; Berlin is UTC+2 in June.
+    expect(withinSchedule(slot, Date.parse('2026-06-08T21:58:30Z'), 'Europe/Berlin', grace)).toBe(true);
+    expect(withinSchedule(slot, Date.parse('2026-06-08T21:57:59Z'), 'Europe/Berlin', grace)).toBe(false);
+    expect(withinSchedule(slot, Date.parse('2026-06-08T21:58:30Z'), 'Europe/Berlin', 0)).toBe(false);
+  });
+
+  it('a mon 23:00-24:00 slot still opens at Tue 00:01:30 (its end widened into Tuesday)', () => {
+    const slot: WeeklySchedule = { days: ['mon'], from: '23:00', to: '24:00' };
+    expect(withinSchedule(slot, Date.parse('2026-06-09T00:01:30Z'), 'UTC', grace)).toBe(true);
+    expect(withinSchedule(slot, Date.parse('2026-06-09T00:02:00Z'), 'UTC', grace)).toBe(false);
+  });
+
+  it('the end of a slot that began two local days earlier is widened too', () => {
+    // Sat 23:59 to Sun 23:58: with a 10-minute grace it runs to Mon 00:08.
+    const slot: WeeklySchedule = { days: ['sat'], from: '23:59', to: '23:58' };
+    const tenMinutes = 600_000;
+    expect(withinSchedule(slot, Date.parse('2026-06-08T00:05:00Z'), 'UTC', tenMinutes)).toBe(true);
+    expect(withinSchedule(slot, Date.parse('2026-06-08T00:08:00Z'), 'UTC', tenMinutes)).toBe(false);
+  });
+
+  it('a slot starting on a Sunday night across the spring-forward gap keeps its widened start', () => {
+    // New York, Sat 2026-03-07 23:58:30 EST is 04:58:30Z; a sun 00:00-01:00 slot opens with the grace.
+    const slot: WeeklySchedule = { days: ['sun'], from: '00:00', to: '01:00' };
+    expect(withinSchedule(slot, Date.parse('2026-03-08T04:58:30Z'), 'America/New_York', grace)).toBe(true);
+  });
+});

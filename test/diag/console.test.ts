@@ -31,12 +31,16 @@ describe('console: read-only commands (in-process, virtual time)', () => {
       'clock',
       'mqtt',
       'outbox',
+      'storage',
       'lockout',
       'login',
       'uptime',
       'versions',
     ]);
     expect(lines).toContain('lock:      locked');
+    expect(lines.find((l) => l.startsWith('storage:'))).toMatch(
+      /^storage: {3}writable; audit log rows 1-\d+$/,
+    );
     expect(lines).toContain('mqtt:      not configured');
     expect(lines).toContain('uptime:    1h 02m 05s');
     expect(lines.find((l) => l.startsWith('clock:'))).toMatch(
@@ -52,6 +56,7 @@ describe('console: read-only commands (in-process, virtual time)', () => {
       door: 'closed',
       clock: { trusted: true, untrusted_reason: null },
       mqtt: { configured: false },
+      storage: { writable: true, full: false, failed_writes: 0, audit_checkpoint_seq: 0 },
       lockout: { active: false, consecutive_failures: 0 },
       login: { technician: false, locked_out: false },
       uptime_s: 3725,
@@ -67,7 +72,7 @@ describe('console: read-only commands (in-process, virtual time)', () => {
       /ACTIVE until \d\d:\d\d:\d\d \(30s left\); every code is refused/,
     );
     h.lock.hal.actuator.jam();
-    await h.lock.firmware.manager.actuate('unlocked', 'test');
+    await h.lock.firmware.manager.actuate('unlocked', 'technician');
     await h.lock.advance(10_000);
     expect((await h.run('status'))[0]).toMatch(/^lock: +jammed \(the bolt did not reach its end-stop/);
   });
@@ -268,7 +273,9 @@ describe('console: read-only commands (in-process, virtual time)', () => {
     expect(lines[0]).toMatch(
       /^relay: +pass +bolt locked; motor re-driven to locked, end-stop answered in \d+ ms$/,
     );
-    expect(lines[3]).toMatch(/^database: +pass +quick_check ok; audit chain intact \(\d+ rows\)$/);
+    expect(lines[3]).toMatch(
+      /^database: +pass +quick_check ok; audit chain intact to its head \(\d+ rows to \d+\); storage writable$/,
+    );
     expect(lines[4]).toMatch(/^broker: +skip +mqtt not configured$/);
     expect(lines[5]).toBe('selftest: 4 passed, 0 failed, 1 skipped');
     expect(h.lock.hal.actuator.drives.every((drive) => drive.target === 'locked')).toBe(true);
@@ -370,13 +377,15 @@ describe('console: read-only commands (in-process, virtual time)', () => {
       expect(help.some((line) => line.startsWith(`  ${name}`))).toBe(true);
     }
     expect(await h.run('?')).toEqual(help);
-    expect((await h.run('help time set'))[0]).toBe('usage: time set ISO   (technician: login first)');
+    expect((await h.run('help time set'))[0]).toBe(
+      'usage: time set ISO [--backward]   (technician: login first)',
+    );
     expect((await h.run('help nope'))[0]).toBe('error: no command "nope"; type help for the list');
     expect(await h.run('frobnicate')).toEqual([
       'error: unknown command "frobnicate"; type help for the list',
     ]);
     expect(await h.run('keypad')).toEqual(['error: unknown command "keypad"; did you mean: keypad test?']);
-    expect(await h.run('STATUS')).toHaveLength(10);
+    expect(await h.run('STATUS')).toHaveLength(11);
     expect(await h.run('status extra')).toEqual(['error: unexpected argument "extra" (usage: status)']);
     expect(await h.run('')).toEqual([]);
   });

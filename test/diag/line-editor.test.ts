@@ -125,12 +125,65 @@ describe('LineEditor', () => {
   it('ignores unknown and overlong escape sequences, then reads on', () => {
     const e = editor();
     feed(e, '\x1b[15~\x1b[1;5A\x1bOP\x1b[?1049h');
-    feed(e, `\x1b[${'9'.repeat(40)}`);
+    // An overlong CSI is consumed to its final byte like any other.
+    feed(e, `\x1b[${'9'.repeat(40)}m`);
     feed(e, 'ok');
-    expect(e.current).toContain('ok');
+    expect(e.current).toBe('ok');
     // ESC followed by CR: the ESC is noise, the CR still submits.
     const e2 = editor();
     expect(lines(feed(e2, 'status\x1b\r').events)).toEqual(['status']);
+  });
+
+  it('a line starting with login is secret from right after the word, with or without a space', () => {
+    const e = editor({ secretFrom: loginSecretFrom, complete: () => ['login', 'logout'] });
+    const token = 'tt1.lock-1.01mjbcx2yxa4x2dzgbhgynkpk2rrdhz5';
+    const { echo, events } = feed(e, `login${token}\r`);
+    expect(lines(events)).toEqual([`login${token}`]);
+    expect(echo).not.toContain('tt1');
+    expect(echo).toContain('*'.repeat(token.length));
+    // Typed in any case, after spaces, with a stray character: masked, never kept.
+    feed(e, `  LOGIN:${token}\r`);
+    feed(e, 'login\r');
+    expect(e.recalled).toEqual([]);
+    // Tab still completes the word itself, but never inside the secret.
+    // Editing `login` away does not unmask what was typed after it.
+    const edited = feed(e, `login ${token}\x01\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x06\x7f\r`);
+    expect(edited.echo).not.toContain('tt1');
+    expect(lines(edited.events)).toEqual([token]);
+    expect(e.recalled).toEqual([]);
+    feed(e, 'login\t');
+    expect(e.current).toBe('login ');
+    expect(feed(e, '\x15loginx\t').echo).toContain('\x07');
+    expect(e.current).toBe('loginx');
+  });
+
+  it('consumes OSC, DCS, SOS, PM and APC strings to their BEL or ST; none becomes typed text', () => {
+    const e = editor();
+    feed(e, 'st');
+    feed(e, '\x1b]0;evil title\x07');
+    feed(e, '\x1b]52;c;aGVsbG8=\x1b\\');
+    feed(e, '\x1bP1$r0m\r\nstatus\x1b\\');
+    feed(e, '\x1bXsos\x1b\\\x1b^pm\x07\x1b_apc text\x1b\\');
+    feed(e, '\x1b(B\x1b#8\x1bc');
+    expect(e.current).toBe('st');
+    expect(lines(feed(e, 'atus\r').events)).toEqual(['status']);
+    // An unterminated string: Ctrl-C gets out of it (and drops the line), CAN just ends it.
+    const { events } = feed(e, 'ab\x1b]never ends\r\x03');
+    expect(events).toEqual([{ type: 'interrupt' }]);
+    feed(e, '\x1bPdcs\x18ok');
+    expect(e.current).toBe('ok');
+    // ESC inside a string that is not ST ends it and starts a new sequence.
+    feed(e, '\x15\x1b]x\x1b[Cy');
+    expect(e.current).toBe('y');
+  });
+
+  it('forgets its history when told (the cable was pulled)', () => {
+    const e = editor();
+    feed(e, 'status\rwhy\r');
+    e.forgetHistory();
+    feed(e, '\x1b[A');
+    expect(e.current).toBe('');
+    expect(e.recalled).toEqual([]);
   });
 
   it('refuses a line over the limit: one bell, no echo of the flood, overflow at the end', () => {

@@ -27,11 +27,15 @@ describe('serial console over a real pty: bad input and a pulled cable', () => {
     const terminal = await RawTerminal.open(pty.b);
 
     await terminal.write(`${'x'.repeat(10_000)}\r`);
-    await terminal.waitFor(/error: line too long \(over 256 characters\); it was dropped\r\nlock-1> $/);
+    await terminal.waitFor(
+      /error: line too long \(over 256 characters\); it was dropped\r\nlock-1> $/,
+      30_000,
+    );
     terminal.received = '';
     await terminal.write('frobnicate\rreboot --now\r');
     await terminal.waitFor(
       /unknown command "frobnicate".*\r\n[\s\S]*unknown command "reboot --now".*\r\nlock-1> $/,
+      30_000,
     );
 
     // A keypad entry is decided while binary noise pours in.
@@ -45,7 +49,7 @@ describe('serial console over a real pty: bad input and a pulled cable', () => {
     await terminal.write('\x15status\r');
     await terminal.waitFor(
       /lock: +(unlocking|unlocked|locking|locked)[\s\S]*versions:.*\r\nlock-1> /,
-      10_000,
+      60_000,
     );
     await terminal.close();
 
@@ -67,17 +71,18 @@ describe('serial console over a real pty: bad input and a pulled cable', () => {
     // The technician's side closes and opens again: same console, still answering.
     const first = await RawTerminal.open(pty.b);
     await first.write('version\r');
-    await first.waitFor(/tumbler firmware/);
+    await first.waitFor(/tumbler firmware/, 30_000);
     await first.close();
     expect((await lockdiag(['--port', pty.b, 'version'])).status).toBe(0);
 
     // The cable is pulled: the pty disappears. The lock runs on; the console reopens when it is back.
     await pty.kill();
-    await waitForOutput(proc, /serial console lost its port; reopening/);
+    await waitForOutput(proc, /serial console lost its port; reopening/, 30_000);
     expect((await control.request('status')).status).toMatchObject({ lock: 'locked' });
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // It tries to reopen while the port is gone, and keeps trying (with backoff) after the failure.
+    await waitForOutput(proc, /serial console cannot open its port; retrying/, 30_000);
     await pty.restart();
-    await waitForOutput(proc, /serial console open/, 10_000, 2);
+    await waitForOutput(proc, /serial console open/, 30_000, 2);
     const again = await lockdiag(['--port', pty.b, 'status']);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/^lock: +locked$/m);

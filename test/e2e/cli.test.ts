@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { openStore } from '../../firmware/firmware.ts';
 import { runLockfw } from '../helpers/lockfw-process.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -32,7 +33,7 @@ describe('lockfw command line', () => {
   it('names every missing device of a Linux board in one line, exit 1', async () => {
     const dataDir = tempDir();
     const board = new URL('../../hal/linux/boards/pi-relay-hat.json', import.meta.url).pathname;
-    const run = await runLockfw(['run', '--hal', 'linux', '--board', board, '--data', dataDir]);
+    const run = await runLockfw(['run', '--hal', 'linux', '--board', board, '--data', dataDir, '--init']);
     expect(run.status).toBe(1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/board\.gpio\.chip: \/dev\/gpiochip0 not found/);
@@ -41,6 +42,7 @@ describe('lockfw command line', () => {
 
   it('validates code flags with clear errors and never echoes the PIN', async () => {
     const dataDir = tempDir();
+    openStore(dataDir).db.close(); // the store a first `lockfw run --init` makes
     const shortPin = await runLockfw(['codes', 'add', '--data', dataDir, '--name', 'x', '--pin', '12']);
     expect(shortPin.status).toBe(2);
     expect(shortPin.stderr).toMatch(/pin: must be 4 to 10 digits/);

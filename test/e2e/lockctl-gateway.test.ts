@@ -27,13 +27,16 @@ describe('lockctl as the gateway, against lockfw over a real broker', () => {
     const env = { ...process.env, LOCKCTL_DB: join(dir, 'gateway.db'), LOCKCTL_MQTT: broker.url };
     const lockctl = (...args: string[]) =>
       new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(process.execPath, [LOCKCTL, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
+        execFile(process.execPath, [LOCKCTL, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
           resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
         });
       });
 
     expect((await lockctl('provision', '--device-id', 'door1', '--out', dir)).status).toBe(0);
     const dataDir = join(dir, 'lock');
+    // A loaded machine can take longer than the default 2 s for a time-sync round trip.
+    const config = join(dir, 'lockfw.json');
+    writeFileSync(config, JSON.stringify({ mqtt: { url: broker.url, timeSyncMaxRoundTripMs: 60_000 } }));
     const lock = spawnLockfw([
       'run',
       '--hal',
@@ -43,22 +46,31 @@ describe('lockctl as the gateway, against lockfw over a real broker', () => {
       '--init',
       '--provisioning',
       join(dir, 'door1.provisioning.json'),
-      '--mqtt',
-      broker.url,
+      '--config',
+      config,
     ]);
     children.push(lock.child);
-    const control = await connectWhenReady(lock, join(dataDir, 'sim.sock'));
-    await waitUntil(() => lock.output().includes('mqtt connected'), 20_000, 'the lock to connect');
+    const control = await connectWhenReady(lock, join(dataDir, 'sim.sock'), 60_000);
+    await waitUntil(() => lock.output().includes('mqtt connected'), 60_000, 'the lock to connect');
 
     const follower = spawn(process.execPath, [LOCKCTL, 'events', '--follow', '--device', 'door1', '--json'], {
       env,
     });
     children.push(follower);
     let followed = '';
+    let followerLog = '';
     follower.stdout.on('data', (chunk: Buffer) => {
       followed += chunk.toString();
     });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    follower.stderr.on('data', (chunk: Buffer) => {
+      followerLog += chunk.toString();
+    });
+    // Printed once its subscriptions are acknowledged by the broker.
+    await waitUntil(
+      () => followerLog.includes('lockctl events: following'),
+      30_000,
+      'the follower to subscribe',
+    );
 
     writeFileSync(
       join(dir, 'codes.json'),
@@ -95,7 +107,7 @@ describe('lockctl as the gateway, against lockfw over a real broker', () => {
     await control.request('press', { keys: '24680#' });
     await waitUntil(
       () => followed.includes('"type":"decision"'),
-      15_000,
+      60_000,
       'the decision event at the gateway',
     );
     const decision = followed
@@ -120,5 +132,5 @@ describe('lockctl as the gateway, against lockfw over a real broker', () => {
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/device nosuch is not registered/);
     control.close();
-  }, 90_000);
+  }, 240_000);
 });

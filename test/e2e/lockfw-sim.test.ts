@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../firmware/firmware.ts';
 import type { ControlClient } from '../../keypad-sim/control-client.ts';
 import { connectWhenReady, type LockfwProcess, runLockfw, spawnLockfw } from '../helpers/lockfw-process.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -11,7 +12,7 @@ afterEach(() => {
 
 async function start(dataDir: string): Promise<{ proc: LockfwProcess; client: ControlClient }> {
   const socket = join(dataDir, 'sim.sock');
-  const proc = spawnLockfw(['run', '--hal', 'sim', '--data', dataDir, '--auto-relock', '5']);
+  const proc = spawnLockfw(['run', '--hal', 'sim', '--data', dataDir, '--init', '--auto-relock', '5']);
   running.push(proc);
   const client = await connectWhenReady(proc, socket);
   return { proc, client };
@@ -23,6 +24,7 @@ const lockState = (event: Record<string, unknown>, state: string) =>
 describe('lockfw run --hal sim as a child process', () => {
   it('opens for a code added by `lockfw codes add`, relocks, and keeps codes and audit across kill -9', async () => {
     const dataDir = tempDir();
+    openStore(dataDir).db.close(); // the store a first `lockfw run --init` makes
     const added = await runLockfw(
       ['codes', 'add', '--data', dataDir, '--name', 'courier', '--pin-stdin'],
       '0426\n',

@@ -50,6 +50,7 @@ async function auditTypes(dataDir: string): Promise<string[]> {
 describe('power cut between the decision and the relay (SIGKILL of a real lockfw)', () => {
   it('a stored one_time code stays used: it never opens twice', async () => {
     const dataDir = tempDir();
+    openStore(dataDir).db.close(); // the store a first `lockfw run --init` makes
     expect(
       (
         await runLockfw([

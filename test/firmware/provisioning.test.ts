@@ -10,7 +10,7 @@ import {
   readProvisioning,
   writeProvisioning,
 } from '../../firmware/provisioning.ts';
-import { DEVICE_KEY_FILE, loadOrCreateDeviceSecret } from '../../firmware/store/secret.ts';
+import { createDeviceSecret, DEVICE_KEY_FILE } from '../../firmware/store/secret.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -94,7 +94,7 @@ describe('installProvisioning', () => {
 
   it('refuses a data dir whose device.key is a different secret', () => {
     const dir = tempDir();
-    const existing = loadOrCreateDeviceSecret(dir);
+    const existing = createDeviceSecret(dir);
     const file = join(tempDir(), 'p.json');
     writeProvisioning(file, createProvisioning('door-3'));
     expect(() => installProvisioning(dir, file)).toThrow(/holds a different device secret/);

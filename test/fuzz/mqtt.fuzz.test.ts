@@ -45,6 +45,9 @@ beforeAll(async () => {
     async publishSigned(topic, _kind, body) {
       published.push({ topic, body });
     },
+    async publishPlain(topic, payload) {
+      published.push({ topic, body: { payload } });
+    },
     publishState() {},
     async syncTime() {
       return { ok: false, error: 'not_connected', message: 'fuzz' };
@@ -52,6 +55,7 @@ beforeAll(async () => {
     acknowledge() {
       throw new Error('a fuzzed ack must never be accepted');
     },
+    reject() {},
   };
 });
 afterAll(async () => {

@@ -46,9 +46,10 @@ rtcContract('SimRtc', START, async () => {
 });
 
 indicatorContract('SimIndicator', async () => {
-  const device = new SimIndicator();
+  const scheduler = new VirtualScheduler();
+  const device = new SimIndicator(scheduler);
   return {
     device,
-    driver: { led: () => device.led, buzzing: () => undefined, settle: () => flushAsync() },
+    driver: { led: () => device.led, buzzing: () => device.buzzing, settle: (ms) => scheduler.advance(ms) },
   };
 });

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 import type { ConfigInput } from '../../firmware/config.ts';
+import type { LinkOptions } from '../../firmware/sync/context.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
+import { driveInRealTime } from '../../hal/scheduler.ts';
 import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
 import { GatewayService } from '../../scripts/gateway/service.ts';
@@ -13,7 +14,7 @@ import {
   type StoredEvent,
 } from '../../scripts/gateway/store.ts';
 import type { TestBroker } from './mosquitto.ts';
-import { tempDir } from './tmp.ts';
+import { onCleanup, tempDir } from './tmp.ts';
 
 export interface Rig {
   lock: SimLock;
@@ -25,13 +26,22 @@ export interface Rig {
   events: StoredEvent[];
 }
 
-/** A simulated lock with its MQTT link and a gateway (client, service, SQLite) on one broker. */
+/**
+ * A simulated lock with its MQTT link and a gateway (client, service, SQLite) on one broker.
+ * The lock's virtual clock follows real time (as under `lockfw run --hal sim`) unless
+ * `virtualTime` is set: then only `lock.advance` moves it (the link's timers included).
+ */
 export async function startRig(
   broker: TestBroker,
   deviceId = 'front',
   config: ConfigInput = {},
+  {
+    virtualTime = false,
+    link: linkOptions = {},
+  }: { virtualTime?: boolean; link?: Partial<LinkOptions> } = {},
 ): Promise<Rig> {
   const lock = await SimLock.create({ config: { deviceId, ...config }, startEpochMs: Date.now() });
+  const stopClock = virtualTime ? () => undefined : driveInRealTime(lock.scheduler);
   const link = new SyncLink(lock.firmware, deviceId, {
     url: broker.url,
     outboxMax: 100_000,
@@ -39,6 +49,7 @@ export async function startRig(
     ackTimeoutMs: 2000,
     maxRoundTripMs: 2000,
     homeAssistant: { discovery: true, allowUnlock: false },
+    ...linkOptions,
   });
   link.start();
   const db = openGatewayDb(join(tempDir(), 'gateway.db'));
@@ -56,9 +67,12 @@ export async function startRig(
     channel: new DeviceChannel(getDevice(db, deviceId)),
     events,
   };
-  afterEach(async () => {
+  onCleanup(async () => {
+    stopClock();
     await link.stop();
-    await gateway.close();
+    // Forced: the test may have killed the broker already, and a polite end would wait
+    // for acks that can no longer come.
+    await gateway.mqtt.endAsync(true);
     await lock.close();
     db.close();
   });

@@ -28,6 +28,11 @@ describe('scenario files are validated with precise messages', () => {
       's.json: step 2: advance: must be an ISO-8601 duration',
     ],
     [{ ...minimal, steps: [{ jump: 'PT1S' }] }, 's.json: step 1: unknown step "jump"'],
+    // Names every object inherits are not steps either.
+    [{ ...minimal, steps: [{ toString: 'PT1S' }] }, 's.json: step 1: unknown step "toString"'],
+    [{ ...minimal, steps: [{ constructor: 'PT1S' }] }, 's.json: step 1: unknown step "constructor"'],
+    [{ ...minimal, steps: [{ hasOwnProperty: 'PT1S' }] }, 's.json: step 1: unknown step "hasOwnProperty"'],
+    [JSON.parse('{"name":"x","steps":[{"__proto__":{"press":"1#"}}]}'), 's.json: step 1: no action'],
     [
       { ...minimal, steps: [{ press: '1#', advance: 'PT1S' }] },
       's.json: step 1: has press and advance; a step does exactly one thing',
@@ -86,6 +91,30 @@ describe('keypad-sim run', () => {
     expect(xml).toContain('<testsuite name="keypad-sim scenarios" tests="3" failures="1" errors="1"');
     expect(xml).toMatch(/<failure message="step 2: expect failed: lock: expected &quot;unlocked&quot;/);
     expect(xml).toContain('<error message=');
+  });
+
+  it('reports a step named like an inherited property as INVALID, and matches event fields by own name', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'a.json'),
+      JSON.stringify({ name: 'inherited', steps: [{ constructor: 'PT1S' }] }),
+    );
+    writeFileSync(
+      join(dir, 'b.json'),
+      JSON.stringify({
+        name: 'event field',
+        codes: [{ name: 'o', pin: '1357' }],
+        steps: [{ press: '1357#' }, { expect: { event: { type: 'decision', toString: null } } }],
+      }),
+    );
+    const lines: string[] = [];
+    const status = await scenarioCommand([dir], (line) => lines.push(line));
+    const text = lines.join('\n');
+    expect(status).toBe(1);
+    expect(text).toMatch(/INVALID .*a.json: step 1: unknown step "constructor"/);
+    expect(text).toMatch(/FAIL {4}event field/);
+    expect(text).toContain('step 2: expect failed: event: expected {"type":"decision","toString":null}');
+    expect(text).toMatch(/^0 passed, 2 failed \(1 invalid files\)$/m);
   });
 
   it('filters by name and passes when everything passes', async () => {

@@ -79,7 +79,7 @@ describe('scripts/install-pi.sh', () => {
       `[dry-run] install -m 0600 -o lockfw -g lockfw ${provisioning} /etc/lockfw/provisioning.json`,
     );
     expect(stdout).toContain(
-      '[dry-run]   | TUMBLER_FIRST_BOOT_ARGS=--provisioning /etc/lockfw/provisioning.json',
+      '[dry-run]   | TUMBLER_FIRST_BOOT_ARGS=--init --provisioning /etc/lockfw/provisioning.json',
     );
     expect(stdout).not.toContain('00112233445566778899aabbccddeeff');
     expect(stdout).not.toContain('systemctl restart');

@@ -21,7 +21,13 @@ const START = Date.parse('2026-06-10T12:00:00Z');
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const config: FirmwareConfig = { ...DEFAULT_CONFIG, timezone: ZONE };
-const trusted = (epochMs: number) => ({ epochMs, trusted: true, untrustedReason: null, floor: epochMs });
+const trusted = (epochMs: number) => ({
+  epochMs,
+  trusted: true,
+  untrustedReason: null,
+  floor: epochMs,
+  highWater: epochMs,
+});
 
 /** One decision's write path, as LockManager runs it: resolve, then record inside a transaction. */
 function grant(
@@ -283,6 +289,7 @@ describe('offline path with the store', () => {
       trusted: false,
       untrustedReason: 'rtc_lost_power' as const,
       floor: 0,
+      highWater: 0,
     };
     expect(resolver.resolve(code.code, reset, ZONE)).toBeUndefined();
     // With a floor (the last trusted time) the code is found, to be refused as clock_untrusted.

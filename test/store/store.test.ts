@@ -8,7 +8,7 @@ import { DB_FILE, openStore } from '../../firmware/firmware.ts';
 import { hashPin } from '../../firmware/store/codes.ts';
 import { migrate, openDatabase, schemaVersion } from '../../firmware/store/db.ts';
 import { MIGRATIONS } from '../../firmware/store/migrations.ts';
-import { DEVICE_KEY_FILE, loadOrCreateDeviceSecret } from '../../firmware/store/secret.ts';
+import { createDeviceSecret, DEVICE_KEY_FILE } from '../../firmware/store/secret.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 const spec = (input: Record<string, unknown>) => {
@@ -82,7 +82,7 @@ describe('store on disk', () => {
 
   it('migrates a database made by the foundation schema (v1) and keeps its codes working', () => {
     const dir = tempDir();
-    const secret = loadOrCreateDeviceSecret(dir);
+    const secret = createDeviceSecret(dir);
     const v1 = new Database(join(dir, DB_FILE));
     migrate(v1, 1);
     v1.prepare(
@@ -118,7 +118,7 @@ describe('audit hash chain', () => {
     const store = openStore(dir);
     for (let i = 0; i < 5; i++)
       store.audit.append('decision', { outcome: 'denied', reason: 'unknown_code', i }, 1000 + i);
-    expect(store.audit.verify()).toEqual({ ok: true, rows: 5 });
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 5 });
     store.db.prepare("UPDATE audit SET data = replace(data, 'unknown_code', 'expired') WHERE seq = 3").run();
     expect(store.audit.verify()).toMatchObject({ ok: false, firstBrokenSeq: 3 });
     return store.audit.verifyInSlices(2).then((sliced) => {
@@ -130,7 +130,7 @@ describe('audit hash chain', () => {
   it('the sliced walk agrees with the whole walk on an intact chain', async () => {
     const store = openStore(tempDir());
     for (let i = 0; i < 7; i++) store.audit.append('x', { i }, i);
-    expect(await store.audit.verifyInSlices(3)).toEqual({ ok: true, rows: 7 });
+    expect(await store.audit.verifyInSlices(3)).toMatchObject({ ok: true, rows: 7 });
     store.db.close();
   });
 

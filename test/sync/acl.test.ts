@@ -17,6 +17,7 @@ beforeAll(async () => {
   execFileSync('mosquitto_passwd', ['-c', '-b', passwd, 'lockA', 'secret-a']);
   execFileSync('mosquitto_passwd', ['-b', passwd, 'lockB', 'secret-b']);
   execFileSync('mosquitto_passwd', ['-b', passwd, 'gateway', 'secret-g']);
+  execFileSync('mosquitto_passwd', ['-b', passwd, 'homeassistant', 'secret-h']);
   const acl = join(dir, 'tumbler.acl');
   copyFileSync(new URL('../../docs/mosquitto/tumbler.acl', import.meta.url), acl);
   broker = await TestBroker.start({
@@ -87,5 +88,69 @@ describe('example Mosquitto ACL', () => {
     await lockB.publishAsync('lock/lockB/events', 'from B', { qos: 1 });
     expect(await gatewaySees).toEqual(['from B']);
     expect(await gatewaySeesA).toEqual(['from A']);
+  });
+
+  it('gives Home Assistant its own user: the lock entity topics and its birth topic, nothing else', async () => {
+    const ha = await login('homeassistant', 'secret-h');
+    const gateway = await login('gateway', 'secret-g');
+    const lockA = await login('lockA', 'secret-a');
+
+    // Reads: each publisher sends the topics Home Assistant may not read first and one it
+    // may read last; once all the readable ones have arrived, a refused one would have too.
+    const readable = [
+      'homeassistant/status',
+      'homeassistant/lock/tumbler_lockA/config',
+      'lock/lockA/availability',
+      'lock/lockA/ha/state',
+      'lock/lockA/ha/attributes',
+    ];
+    const unreadable = [
+      'lock/lockA/state',
+      'lock/lockA/events',
+      'lock/lockA/cmd',
+      'lock/lockA/cmd/res',
+      'lock/lockA/desired/codes',
+      'lock/lockA/reported/codes',
+      'lock/lockA/events/ack',
+      'lock/lockA/time/req',
+      'lock/lockB/ha/set',
+    ];
+    const seen = new Set<string>();
+    const allReadable = new Promise<void>((resolve) =>
+      ha.on('message', (topic) => {
+        seen.add(topic);
+        if (readable.every((t) => seen.has(t))) resolve();
+      }),
+    );
+    await ha.subscribeAsync(['#'], { qos: 1 });
+    for (const topic of [...unreadable, ...readable.filter((t) => t.startsWith('lock/'))])
+      await gateway.publishAsync(topic, 'x', { qos: 1 });
+    await lockA.publishAsync('homeassistant/lock/tumbler_lockA/config', '{}', { qos: 1 });
+    await ha.publishAsync('homeassistant/status', 'online', { qos: 1 });
+    await allReadable;
+    expect([...seen].sort()).toEqual([...readable].sort());
+
+    // Writes: Home Assistant publishes everywhere, the ha/set last; the gateway (which may
+    // read all of lock/# and homeassistant/#) sees only what the ACL let through.
+    const gatewaySees = new Set<string>();
+    gateway.on('message', (topic) => gatewaySees.add(topic));
+    await gateway.subscribeAsync(['lock/#', 'homeassistant/#'], { qos: 1 });
+    const setArrived = new Promise<void>((resolve) =>
+      gateway.on('message', (topic) => topic === 'lock/lockA/ha/set' && resolve()),
+    );
+    const forbidden = [
+      'lock/lockA/cmd',
+      'lock/lockA/desired/codes',
+      'lock/lockA/events/ack',
+      'lock/lockA/ha/state',
+      'lock/lockA/availability',
+      'lock/lockA/time/res',
+      'homeassistant/lock/tumbler_lockA/config',
+    ];
+    gatewaySees.clear();
+    for (const topic of [...forbidden, 'homeassistant/status', 'lock/lockA/ha/set'])
+      await ha.publishAsync(topic, 'from ha', { qos: 1 });
+    await setArrived;
+    expect([...gatewaySees].sort()).toEqual(['homeassistant/status', 'lock/lockA/ha/set']);
   });
 });

@@ -158,4 +158,53 @@ describe('signed commands', () => {
     expect(Math.abs(rig.lock.hal.rtc.peek().epochMs - Date.now())).toBeLessThan(2000);
     expect(rig.lock.firmware.clock.snapshot().lastSyncSource).toBe('gateway');
   });
+
+  it('remote lock and unlock follow one rule: a LOCK in passage mode is refused on every adapter, the bolt stays open', async () => {
+    const rig = await startRig(broker, 'passlock');
+    const { lock, gateway, channel } = rig;
+    expect(
+      await rawCommand(rig, JSON.stringify(command(rig, 1, 'set_mode', { mode: 'passage' }))),
+    ).toMatchObject({
+      ok: true,
+    });
+    await lock.settle();
+    const held = lock.firmware.manager.status().lock;
+    expect(['unlocking', 'unlocked']).toContain(held);
+
+    // The gateway's signed lock: refused with the shared code.
+    const refused = await rawCommand(rig, JSON.stringify(command(rig, 2, 'lock')));
+    expect(refused).toMatchObject({ ok: false, error: 'passage_mode' });
+
+    // Home Assistant's: refused alike, and the refusal shows in its attributes.
+    const attributes = channel.topics.haAttributes;
+    await gateway.mqtt.subscribeAsync(attributes, { qos: 1 });
+    const refusal = (error: string) =>
+      gateway.waitFor(attributes, 10_000, (p) => {
+        const body = JSON.parse(p.toString()) as { last_refusal?: { error: string } };
+        return body.last_refusal?.error === error ? body.last_refusal : undefined;
+      });
+    const lockRefused = refusal('passage_mode');
+    await gateway.mqtt.publishAsync(channel.topics.haSet, 'LOCK', { qos: 1 });
+    expect(await lockRefused).toMatchObject({
+      command: 'LOCK',
+      error: 'passage_mode',
+      message: expect.any(String),
+    });
+    const unlockRefused = refusal('remote_unlock_disabled');
+    await gateway.mqtt.publishAsync(channel.topics.haSet, 'UNLOCK', { qos: 1 });
+    expect(await unlockRefused).toMatchObject({ command: 'UNLOCK' });
+    const openRefused = refusal('invalid_command');
+    await gateway.mqtt.publishAsync(channel.topics.haSet, 'OPEN', { qos: 1 });
+    expect(await openRefused).toMatchObject({ command: null });
+
+    await lock.settle();
+    expect(lock.firmware.manager.status().lock).toBe(held);
+    const rows = lock.firmware.audit.latest(30);
+    expect(rows.some((row) => row.type === 'remote_lock')).toBe(false);
+    expect(rows.filter((row) => row.type === 'remote_refused').map((row) => row.data)).toEqual([
+      { by: 'gateway', target: 'locked', reason: 'passage_mode' },
+      { by: 'home_assistant', target: 'locked', reason: 'passage_mode' },
+      { by: 'home_assistant', target: 'unlocked', reason: 'remote_unlock_disabled' },
+    ]);
+  });
 });

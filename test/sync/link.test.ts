@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { MAX_PAYLOAD_BYTES } from '../../firmware/sync/envelope.ts';
+import { SyncLink } from '../../firmware/sync/link.ts';
+import { MAX_DESIRED_CODES } from '../../firmware/sync/messages.ts';
+import { TIME_SYNC_TIMEOUT_MS } from '../../firmware/sync/time-sync.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { startRig } from '../helpers/sync-rig.ts';
+import { onCleanup } from '../helpers/tmp.ts';
 import { waitUntil } from '../helpers/wait.ts';
 
 let broker: TestBroker;
@@ -86,7 +92,17 @@ describe('gateway sync over a real Mosquitto', () => {
     };
     await push(5, [{ ref: 'a', name: 'a', pin: '1111' }]);
     await waitUntil(() => lock.firmware.codes.count() === 1, 10_000, 'revision 5');
+    // A stale revision is refused like every other document: reported as last_error.
+    const staleReport = gateway.waitFor(channel.topics.reportedCodes, 10_000, (p) => {
+      const r = channel.open('reported_codes', p, reportSchema);
+      return r?.last_error ? r : undefined;
+    });
+    await gateway.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
     await push(4, [{ ref: 'b', name: 'b', pin: '2222' }]);
+    expect(await staleReport).toMatchObject({
+      revision: 5,
+      last_error: { error: 'stale_revision', message: 'revision 4 is below the applied revision 5' },
+    });
     await push(6, [
       { ref: 'a', name: 'a', pin: '1111' },
       { ref: 'c', name: 'c', pin: '3333' },
@@ -120,5 +136,59 @@ describe('gateway sync over a real Mosquitto', () => {
       'the refusal',
     );
     expect(lock.firmware.manager.status().lock).toBe('locked');
+  });
+});
+
+describe('document sizes', () => {
+  it('the gateway takes a 10,000-entry reported/codes although it is over the 1 MiB the lock accepts inbound', async () => {
+    const rig = await startRig(broker, 'big');
+    const { gateway, channel, db } = rig;
+    const codes = Array.from({ length: MAX_DESIRED_CODES }, (_, i) => ({
+      ref: `guest-${String(i).padStart(5, '0')}`,
+      name: `guest room ${String(i).padStart(5, '0')} east`,
+      pin: '12',
+    }));
+    const doc = JSON.stringify(
+      channel.sign('desired_codes', { revision: 1, issued_at: new Date().toISOString(), codes }),
+    );
+    expect(doc.length).toBeLessThan(MAX_PAYLOAD_BYTES);
+    let reportBytes = 0;
+    gateway.mqtt.on('message', (topic, payload) => {
+      if (topic === channel.topics.reportedCodes) reportBytes = payload.length;
+    });
+    await gateway.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
+    await gateway.mqtt.publishAsync(channel.topics.desiredCodes, doc, { qos: 1, retain: true });
+    const stored = () =>
+      db.prepare<[], { revision: number }>("SELECT revision FROM reported WHERE device_id = 'big'").get();
+    await waitUntil(() => stored()?.revision === 1, 30_000, 'the report stored by the gateway');
+    expect(reportBytes).toBeGreaterThan(MAX_PAYLOAD_BYTES);
+  });
+});
+
+describe('the link on the lock’s Scheduler', () => {
+  it('times a time sync out after 5 s of the lock’s virtual time, not of the machine’s', async () => {
+    const lock = await SimLock.create({ config: { deviceId: 'unanswered' } });
+    const link = new SyncLink(lock.firmware, 'unanswered', {
+      url: broker.url,
+      outboxMax: 1000,
+      window: 64,
+      ackTimeoutMs: 1000,
+      maxRoundTripMs: 2000,
+      homeAssistant: { discovery: false, allowUnlock: false },
+    });
+    onCleanup(async () => {
+      await link.stop();
+      await lock.close();
+    });
+    link.start();
+    await waitUntil(() => link.status().connected, 10_000, 'the link to connect');
+    let result: Awaited<ReturnType<SyncLink['syncTime']>> | undefined;
+    void link.syncTime().then((r) => {
+      result = r;
+    });
+    await lock.advance(TIME_SYNC_TIMEOUT_MS - 1);
+    expect(result).toBeUndefined(); // nobody answers time/req; virtual time has not run out
+    await lock.advance(1);
+    expect(result).toMatchObject({ ok: false, error: 'timeout' });
   });
 });

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { dstGapWarning } from '../../access/dst-gap.ts';
 import { withinSchedule } from '../../access/schedule.ts';
 import { describeCode } from '../../commands/codes.ts';
 import { listOfflineCodes } from '../../offline-path.ts';
@@ -39,9 +40,10 @@ export const codes: CommandSpec = {
     const rows = firmware.codes.list().map((code) => {
       const described = describeCode(code, now, zone);
       const inSlot = code.schedule && trusted ? withinSchedule(code.schedule, now, zone) : null;
+      const warning = dstGapWarning(code, zone, now);
       return {
         code,
-        described: { ...described, in_slot: inSlot },
+        described: { ...described, in_slot: inSlot, ...(warning ? { warning } : {}) },
         window: windowText(code, described.schedule, zone, inSlot),
       };
     });
@@ -56,6 +58,8 @@ export const codes: CommandSpec = {
               return `${String(d.id).padStart(4)}  ${d.name.padEnd(20)} ${d.kind.padEnd(10)} ${d.role.padEnd(10)} ${d.status.padEnd(10)} ${uses.padEnd(7)} ${window}`;
             }),
           ];
+    for (const { code, described } of rows)
+      if (described.warning) lines.push(`warning: code ${code.id} "${code.name}": ${described.warning}`);
     lines.push(
       `offline codes: key version ${offline.keyVersion}; ${offline.active.length} in use, ${offline.revoked.length} revoked`,
     );
@@ -90,8 +94,9 @@ export const codesDisable: CommandSpec = {
       throw new DiagError('bad_argument', 'ID must be a code id from the codes list');
     const id = Number(text);
     const { firmware } = call.ctx;
-    const code = firmware.admin.setEnabled(id, false, 'technician', firmware.manager.wallNow());
-    if (!code) throw new DiagError('not_found', `no code with id ${id}`);
+    const result = firmware.admin.setEnabled(id, false, 'technician', firmware.manager.wallNow());
+    if (!result.ok) throw new DiagError(result.error, result.message);
+    const { code } = result;
     auditTechnicianAction(call, 'codes_disable', { code_id: id });
     return ok(`disabled code ${code.id} "${code.name}"`, {
       id: code.id,

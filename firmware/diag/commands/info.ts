@@ -3,7 +3,7 @@ import { schemaVersion } from '../../store/db.ts';
 import { ok } from '../answer.ts';
 import { expectArgs } from '../args.ts';
 import { type DiagContext, type DiagLinkStatus, deviceIdOf } from '../context.ts';
-import { LoginLockout } from '../login-lockout.ts';
+import { loginLockout } from '../login-lockout.ts';
 import type { CommandSpec } from '../registry.ts';
 import { formatDuration, isoUtc, localDateTime, shortLocalTime } from '../time-format.ts';
 
@@ -44,10 +44,22 @@ function linkLines(link: DiagLinkStatus | undefined): { mqtt: string; outbox: st
   };
 }
 
+/** The storage line: whether writes commit, and the audit log's span. */
+export function storageText(ctx: DiagContext): string {
+  const { storage } = ctx.firmware.manager.status();
+  const { head, checkpoint } = ctx.firmware.audit.chainState();
+  if (storage.writable) return `writable; audit log rows ${checkpoint.seq + 1}-${head.seq}`;
+  const since =
+    storage.failingSinceMono === null
+      ? ''
+      : ` for ${formatDuration(ctx.scheduler.now() - storage.failingSinceMono)}`;
+  return `${storage.full ? 'FULL' : 'FAILING'}: ${storage.failedWrites} write${storage.failedWrites === 1 ? '' : 's'} failed${since} (${storage.lastError}); every decision is refused until a write succeeds`;
+}
+
 export const status: CommandSpec = {
   name: 'status',
   usage: 'status',
-  summary: 'lock, mode, door, clock, MQTT link, lockout, uptime, versions',
+  summary: 'lock, mode, door, clock, MQTT link, storage, lockout, uptime, versions',
   run({ args, ctx, session }) {
     expectArgs(args, 0, 0, 'status');
     const { manager, state } = ctx.firmware;
@@ -62,7 +74,7 @@ export const status: CommandSpec = {
     const lockoutText = lockout.active
       ? `ACTIVE until ${shortLocalTime(lockout.until!, now, st.timezone, true)} (${formatDuration(lockout.until! - now)} left); every code is refused`
       : `none (${lockout.consecutiveFailures} wrong in a row, ${lockout.dailyFailures} today)`;
-    const gate = new LoginLockout(state).check(now);
+    const gate = loginLockout(state, ctx.scheduler).check(now, st.timezone);
     const technician = session.technician;
     const login = technician
       ? `technician until ${shortLocalTime(technician.expiresAt, now, st.timezone)}`
@@ -79,6 +91,7 @@ export const status: CommandSpec = {
         `clock:     ${clock}`,
         `mqtt:      ${mqtt}`,
         `outbox:    ${outbox}`,
+        `storage:   ${storageText(ctx)}`,
         `lockout:   ${lockoutText}`,
         `login:     ${login}`,
         `uptime:    ${formatDuration(uptimeMs)}`,
@@ -100,6 +113,14 @@ export const status: CommandSpec = {
               last_error: link.lastError ?? null,
             }
           : { configured: false },
+        storage: {
+          writable: st.storage.writable,
+          full: st.storage.full,
+          failed_writes: st.storage.failedWrites,
+          last_error: st.storage.lastError,
+          audit_head_seq: ctx.firmware.audit.chainState().head.seq,
+          audit_checkpoint_seq: ctx.firmware.audit.chainState().checkpoint.seq,
+        },
         lockout: {
           active: lockout.active,
           until: lockout.active ? isoUtc(lockout.until) : null,

@@ -32,9 +32,6 @@ export const modeSet: CommandSpec = {
 async function actuate(call: CommandCall, target: 'unlocked' | 'locked') {
   const { firmware, scheduler } = call.ctx;
   const { manager, config } = firmware;
-  if (target === 'locked' && manager.getSettings().mode === 'passage') {
-    throw new DiagError('passage_mode', 'passage mode holds the lock open: mode set normal first');
-  }
   const started = scheduler.now();
   let settled: (state: LockState) => void = () => {};
   const reached = new Promise<LockState>((resolve) => {
@@ -45,7 +42,8 @@ async function actuate(call: CommandCall, target: 'unlocked' | 'locked') {
   });
   try {
     const before = manager.lock.state;
-    await manager.actuate(target, 'technician');
+    const verdict = await manager.actuate(target, 'technician');
+    if (!verdict.allowed) throw new DiagError(verdict.reason, verdict.message);
     auditTechnicianAction(call, target === 'unlocked' ? 'relay_unlock' : 'relay_lock');
     if (before === target && manager.lock.state === target) {
       return ok(`already ${target} (the end-stop says ${call.ctx.hal.actuator.position()})`, {

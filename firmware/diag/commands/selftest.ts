@@ -101,7 +101,17 @@ async function databaseCheck(ctx: DiagContext, signal: AbortSignal): Promise<Che
   if (quick !== 'ok') return result('fail', `SQLite quick_check: ${quick.slice(0, 120)}`);
   const chain = await ctx.firmware.audit.verifyInSlices(500, signal);
   if (!chain.ok) return result('fail', `audit chain broken at row ${chain.firstBrokenSeq}: ${chain.problem}`);
-  return result('pass', `quick_check ok; audit chain intact (${chain.rows} rows)`);
+  const { storage } = ctx.firmware.manager.status();
+  if (!storage.writable)
+    return result(
+      'fail',
+      `storage ${storage.full ? 'full' : 'failing'}: the last write failed (${storage.lastError}); every decision is refused until a write succeeds`,
+    );
+  const pruned = chain.checkpointSeq > 0 ? `, older rows pruned up to ${chain.checkpointSeq}` : '';
+  return result(
+    'pass',
+    `quick_check ok; audit chain intact to its head (${chain.rows} rows to ${chain.headSeq}${pruned}); storage writable`,
+  );
 }
 
 async function brokerCheck(ctx: DiagContext, signal: AbortSignal): Promise<CheckResult> {
@@ -133,7 +143,8 @@ export const selftest: CommandSpec = {
   summary: 'relay, keypad, RTC, database, broker: pass/fail each',
   details: [
     'relay: re-drives the motor toward the end-stop the bolt rests on (never opens the door).',
-    'database: SQLite quick_check and the audit hash chain. broker: skip without MQTT.',
+    'database: SQLite quick_check, the audit chain (keyed, up to its head), and whether writes commit.',
+    'broker: skip without MQTT.',
     'Any failure makes the answer an error (lockdiag exits 1).',
   ],
   async run({ args, ctx, signal, observed }): Promise<Answer> {

@@ -1,9 +1,9 @@
 import { type Answer, DiagError, fail, ok } from '../answer.ts';
 import { expectArgs } from '../args.ts';
 import { deviceIdOf } from '../context.ts';
-import { LOGIN_ATTEMPTS, LoginLockout } from '../login-lockout.ts';
+import { LOGIN_ATTEMPTS, LOGIN_POLICY, type LoginLockoutCause, loginLockout } from '../login-lockout.ts';
 import type { CommandCall, CommandRegistry, CommandSpec } from '../registry.ts';
-import { SESSION_IDLE_MS } from '../session.ts';
+import { SESSION_IDLE_MS, tokenDeadline } from '../session.ts';
 import { deriveTechKey, type TechTokenRefusal, verifyTechToken } from '../tech-token.ts';
 import { formatDuration, isoUtc, localDateTime } from '../time-format.ts';
 
@@ -78,81 +78,98 @@ const REFUSALS: Record<Exclude<TechTokenRefusal, 'expired'>, string> = {
   bad_signature: 'that token does not verify for this lock',
 };
 
+const LOCKOUT_CAUSES: Record<LoginLockoutCause, string> = {
+  consecutive: 'wrong tokens',
+  daily_budget: `${LOGIN_POLICY.dailyFailureLimit} wrong tokens today`,
+  corrupt_state: 'its stored counters did not read back',
+};
+
 async function login(call: CommandCall, text: string): Promise<Answer> {
   const { firmware } = call.ctx;
   const { manager, db } = firmware;
-  const lockout = new LoginLockout(firmware.state);
+  const lockout = loginLockout(firmware.state, call.ctx.scheduler);
   const reading = await manager.refreshClock();
   const now = reading.epochMs;
-  const gate = lockout.check(now);
+  const zone = manager.getSettings().timezone;
+  const gate = lockout.check(now, zone);
   if (!gate.open) {
+    if (gate.cause === 'corrupt_state') {
+      manager.record(
+        'technician_lockout',
+        { cause: gate.cause, seconds: Math.ceil(gate.remainingMs / 1000) },
+        now,
+      );
+    }
     return fail(
       'login_locked_out',
-      `login is locked out for ${formatDuration(gate.remainingMs)} more after ${LOGIN_ATTEMPTS} wrong tokens`,
-      {
-        retry_after_s: Math.ceil(gate.remainingMs / 1000),
-      },
+      `login is locked out for ${formatDuration(gate.remainingMs)} more (${LOCKOUT_CAUSES[gate.cause]})`,
+      { retry_after_s: Math.ceil(gate.remainingMs / 1000), cause: gate.cause },
     );
   }
   // A dead RTC reads the past, where every old token looks fresh: judge against the
   // last trusted time instead, so only a token still valid then gets in.
   const reference = reading.trusted ? now : Math.max(now, firmware.clock.snapshot().floor);
   const check = verifyTechToken(deriveTechKey(firmware.secret), deviceIdOf(call.ctx), text, reference);
-  if (check.ok) {
+  // The wall clock can be set back: a token is also held to the time since its first
+  // login, counted on the monotonic scheduler.
+  const deadline = check.ok ? tokenDeadline(call.ctx, check.token, check.token.expiresAt - reference) : 0;
+  const leftMs = deadline - call.ctx.scheduler.now();
+  if (check.ok && leftMs > 0) {
     const { token } = check;
     db.transaction(() => {
-      lockout.reset();
+      lockout.recordSuccess();
       manager.record(
         'technician_login',
         { token_id: token.tokenId, expires_at: isoUtc(token.expiresAt) },
         now,
       );
     }).immediate();
-    call.session.begin(token);
-    const zone = manager.getSettings().timezone;
+    call.session.begin(token, deadline);
+    const until = Math.min(token.expiresAt, reference + leftMs);
     return ok(
       [
-        `logged in as technician until ${localDateTime(token.expiresAt, zone)} (${formatDuration(token.expiresAt - reference)} left).`,
+        `logged in as technician until ${localDateTime(until, zone)} (${formatDuration(until - reference)} left).`,
         `The session ends after ${SESSION_IDLE_MS / 60_000} min idle; type logout when done.`,
       ],
       { technician: true, token_id: token.tokenId, expires_at: isoUtc(token.expiresAt) },
     );
   }
-  if (check.reason === 'expired') {
+  if (check.ok || check.reason === 'expired') {
     // A genuine token past its time is not a guess: it does not count toward the lockout.
+    const token = check.token!;
     manager.record(
       'technician_login_refused',
-      { reason: 'expired', token_id: check.token?.tokenId ?? null },
+      { reason: 'expired', token_id: token.tokenId, clock: check.ok ? 'monotonic' : 'wall' },
       now,
     );
-    const zone = manager.getSettings().timezone;
     return fail(
       'token_expired',
-      `that token expired at ${localDateTime(check.token!.expiresAt, zone)}; ask the gateway for a new one`,
+      check.ok
+        ? 'that token has been used longer than it was valid for (the clock was set back); ask the gateway for a new one'
+        : `that token expired at ${localDateTime(token.expiresAt, zone)}; ask the gateway for a new one`,
     );
   }
   const reason = check.reason;
   const counted = db
     .transaction(() => {
-      const result = lockout.recordFailure(now);
-      manager.record('technician_login_refused', { reason, failures: result.failures }, now);
-      if (result.lockedUntil !== null) {
+      const result = lockout.recordFailure(now, zone);
+      manager.record('technician_login_refused', { reason, attempts_left: result.attemptsLeft }, now);
+      if (result.lockout) {
         manager.record(
           'technician_lockout',
-          { failures: result.failures, until: isoUtc(result.lockedUntil) },
+          { cause: result.lockout.cause, seconds: Math.ceil(result.lockout.remainingMs / 1000) },
           now,
         );
       }
       return result;
     })
     .immediate();
-  const left = LOGIN_ATTEMPTS - counted.failures;
-  const tail =
-    counted.lockedUntil !== null
-      ? `login is now locked out for ${formatDuration(counted.lockedUntil - now)}`
-      : `${left} attempt${left === 1 ? '' : 's'} left before a lockout`;
+  const left = counted.attemptsLeft;
+  const tail = counted.lockout
+    ? `login is now locked out for ${formatDuration(counted.lockout.remainingMs)}`
+    : `${left} attempt${left === 1 ? '' : 's'} left before a lockout`;
   return fail(`token_${reason}`, `login refused: ${REFUSALS[reason]}; ${tail}`, {
-    attempts_left: Math.max(0, left),
+    attempts_left: left,
   });
 }
 
@@ -163,7 +180,8 @@ export const loginCommand: CommandSpec = {
   details: [
     'The gateway mints tokens for one lock: lockctl tech-token --provisioning FILE --valid 2h.',
     'The token is never echoed (shown as *) and never kept in the history.',
-    `${LOGIN_ATTEMPTS} wrong tokens lock login out for 5 min (across reboots).`,
+    `${LOGIN_ATTEMPTS} wrong tokens in a row lock login out for 5 min, each further lockout for twice as long (up to 4 h);`,
+    `${LOGIN_POLICY.dailyFailureLimit} wrong tokens in a day lock it out until midnight. Kept across reboots.`,
     `The session ends after ${SESSION_IDLE_MS / 60_000} min idle, when the token expires, or on logout.`,
   ],
   async run(call) {

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { checkIsoInstant, writesInstant } from '../../validation.ts';
 import { DiagError, ok } from '../answer.ts';
 import { expectArgs } from '../args.ts';
 import type { CommandSpec } from '../registry.ts';
@@ -73,14 +74,20 @@ const LATEST = Date.UTC(2100, 0, 1);
 
 /** "2025-11-22T14:03:00+01:00", "...Z", or local wall time in the lock's zone ("2025-11-22 14:03"). */
 export function parseTechnicianTime(words: string[], zone: string): number {
-  const parsed = DateTime.fromISO(words.join('T'), { zone });
-  if (words.length > 2 || !parsed.isValid) {
-    throw new DiagError(
-      'bad_argument',
-      'time must be ISO-8601, e.g. 2025-11-22T14:03:00+01:00, or lock-local 2025-11-22 14:03',
-    );
+  const usage = 'time must be ISO-8601, e.g. 2025-11-22T14:03:00+01:00, or lock-local 2025-11-22 14:03';
+  if (words.length > 2) throw new DiagError('bad_argument', usage);
+  const text = words.join('T');
+  let ms: number;
+  if (writesInstant(text)) {
+    // An offset (or a zone suffix) was written: the one reading of instants applies.
+    const instant = checkIsoInstant(text);
+    if (!instant.ok) throw new DiagError('bad_argument', `time ${instant.message}`);
+    ms = instant.ms;
+  } else {
+    const local = DateTime.fromISO(text, { zone });
+    if (!local.isValid) throw new DiagError('bad_argument', usage);
+    ms = local.toMillis();
   }
-  const ms = parsed.toMillis();
   if (ms < EARLIEST || ms >= LATEST)
     throw new DiagError('bad_argument', 'time must be between 2020 and 2099');
   return ms;
@@ -88,33 +95,51 @@ export function parseTechnicianTime(words: string[], zone: string): number {
 
 export const timeSet: CommandSpec = {
   name: 'time set',
-  usage: 'time set ISO',
+  usage: 'time set ISO [--backward]',
   summary: 'set the RTC and trust the clock again; audited',
   details: [
     'ISO with an offset (2025-11-22T14:03:00+01:00 or ...Z), or a local time in the lock zone (2025-11-22 14:03).',
     'Take the time from a trusted source (a phone on the mobile network).',
+    'Earlier than the latest trusted time by more than the floor tolerance needs --backward;',
+    'even then codes that had expired stay expired and used codes stay used.',
   ],
   privileged: true,
   async run(call) {
-    expectArgs(call.args, 1, 2, 'time set ISO');
+    const confirmedBackward = call.args.at(-1) === '--backward';
+    const words = confirmedBackward ? call.args.slice(0, -1) : call.args;
+    expectArgs(words, 1, 2, 'time set ISO [--backward]');
     const { firmware } = call.ctx;
     const zone = firmware.manager.getSettings().timezone;
-    const at = parseTechnicianTime(call.args, zone);
-    const before = await firmware.manager.refreshClock();
-    await firmware.clock.setTrusted(at, 'technician');
-    const after = await firmware.manager.refreshClock();
+    const at = parseTechnicianTime(words, zone);
+    const actor = `technician:${call.session.technician?.tokenId ?? 'unknown'}`;
+    const { verdict, before, after } = await firmware.manager.setTime(at, 'technician', actor, {
+      confirmedBackward,
+    });
+    if (!verdict.ok) {
+      const highWater = at - verdict.stepMs;
+      throw new DiagError(
+        verdict.error,
+        `time not set: ${isoUtc(at)} is ${formatDuration(-verdict.stepMs)} before the latest trusted time ${isoUtc(highWater)}; add --backward to set the clock back (codes that expired stay expired)`,
+        { time: isoUtc(at), high_water: isoUtc(highWater), step_s: Math.round(verdict.stepMs / 1000) },
+      );
+    }
     auditTechnicianAction(call, 'time_set', {
       from: isoUtc(before.epochMs),
       to: isoUtc(at),
       was_trusted: before.trusted,
+      backward: verdict.backward,
     });
+    const backwardText = verdict.backward
+      ? `; moved back ${formatDuration(-verdict.stepMs)} from the latest trusted time: codes that had expired stay expired`
+      : '';
     return ok(
-      `time set to ${localDateTime(at, zone)} (${zone}); clock ${after.trusted ? 'trusted' : 'still UNTRUSTED'}${before.trusted ? '' : ` (was untrusted: ${before.untrustedReason})`}`,
+      `time set to ${localDateTime(at, zone)} (${zone}); clock ${after.trusted ? 'trusted' : 'still UNTRUSTED'}${before.trusted ? '' : ` (was untrusted: ${before.untrustedReason})`}${backwardText}`,
       {
         time: isoUtc(at),
         trusted: after.trusted,
         was_trusted: before.trusted,
         previous: isoUtc(before.epochMs),
+        backward: verdict.backward,
       },
     );
   },

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { parseIsoInstant } from '../../validation.ts';
 import { executeCommand } from '../commands.ts';
 import type { LinkContext } from '../context.ts';
 import { INITIAL_SYNC } from '../desired.ts';
@@ -18,22 +18,15 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
   const reply = (body: Record<string, unknown>) => link.publishSigned(link.topics.cmdRes, 'cmd_res', body);
   const opened = openSigned(link.signingKey, 'cmd', link.deviceId, payload, commandSchema);
   if (!opened.ok) {
-    link.log.warn('command refused', { error: opened.error, message: opened.message });
-    firmware.manager.record(
-      'sync_rejected',
-      { topic: 'cmd', error: opened.error, message: opened.message },
-      firmware.manager.wallNow(),
-    );
+    link.reject('cmd', opened.error, opened.message);
     await reply({ id: opened.id ?? null, ok: false, error: opened.error, message: opened.message });
     return;
   }
   const command = opened.value;
+  // These refusals come before the counter is spent, so anyone on the broker can repeat
+  // them by replaying a captured command: audited coalesced, like forgeries.
   const refuse = async (error: string, message: string) => {
-    firmware.manager.record(
-      'command_refused',
-      { id: command.id, name: command.name, error },
-      firmware.manager.wallNow(),
-    );
+    link.reject('cmd', error, `${command.name} ${command.id}: ${message}`);
     await reply({ id: command.id, ok: false, error, message });
   };
   const sync = firmware.state.get('sync', INITIAL_SYNC);
@@ -45,7 +38,7 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
     return;
   }
   const reading = await firmware.manager.refreshClock();
-  const expiresAt = DateTime.fromISO(command.expires_at, { setZone: true }).toMillis();
+  const expiresAt = parseIsoInstant(command.expires_at)!;
   if (reading.trusted && expiresAt < reading.epochMs) {
     await refuse('expired', `the command expired at ${command.expires_at}`);
     return;

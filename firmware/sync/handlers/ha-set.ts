@@ -1,31 +1,29 @@
+import type { RemoteTarget } from '../../access/remote.ts';
 import type { LinkContext } from '../context.ts';
 
+const TARGETS: Record<string, RemoteTarget> = { LOCK: 'locked', UNLOCK: 'unlocked' };
+
 /**
- * Home Assistant's command topic. HA cannot sign, so its commands follow the remote
- * operation rules: LOCK always; UNLOCK/OPEN only when allowUnlock is configured and the
- * lock is in normal or passage mode. Every refusal is audited.
+ * Home Assistant's command topic: `LOCK` or `UNLOCK`, forwarded to the lock manager,
+ * which judges it by the remote rule (firmware/access/remote.ts) and audits it. Home
+ * Assistant cannot see a refusal in a state that does not change, so each refusal is
+ * published, retained, as the entity's `last_refusal` attribute on `ha/attributes`.
  */
 export async function onHomeAssistantSet(link: LinkContext, payload: Buffer): Promise<void> {
   const { manager } = link.firmware;
-  const command = payload.toString('utf8').trim().slice(0, 16);
-  if (command === 'LOCK') {
-    await manager.actuate('locked', 'home_assistant');
+  const text = payload.toString('utf8').trim();
+  const target = Object.hasOwn(TARGETS, text) ? TARGETS[text] : undefined;
+  const refused = (command: string | null, error: string, message: string) => {
+    link.log.warn('home assistant command refused', { error });
+    const lastRefusal = { command, error, message, at: new Date(manager.wallNow()).toISOString() };
+    return link.publishPlain(link.topics.haAttributes, JSON.stringify({ last_refusal: lastRefusal }), true);
+  };
+  if (!target) {
+    await refused(null, 'invalid_command', 'expected LOCK or UNLOCK');
     return;
   }
-  if (command === 'UNLOCK' || command === 'OPEN') {
-    const mode = manager.status().mode;
-    const reason = !link.options.homeAssistant.allowUnlock
-      ? 'remote unlock from Home Assistant is not enabled (homeAssistant.allowUnlock)'
-      : mode === 'vacation' || mode === 'privacy'
-        ? `remote unlock is not allowed in ${mode} mode`
-        : undefined;
-    if (reason) {
-      manager.record('remote_refused', { by: 'home_assistant', command, reason }, manager.wallNow());
-      link.log.warn('home assistant unlock refused', { reason });
-      return;
-    }
-    await manager.actuate('unlocked', 'home_assistant');
-    return;
-  }
-  link.log.warn('home assistant command not understood', { length: payload.length });
+  const verdict = await manager.actuate(target, 'home_assistant', {
+    homeAssistantUnlock: link.options.homeAssistant.allowUnlock,
+  });
+  if (!verdict.allowed) await refused(text, verdict.reason, verdict.message);
 }

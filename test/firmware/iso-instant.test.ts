@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { parseCodeSpec } from '../../firmware/access/code-spec.ts';
+import { planOfflineCode } from '../../firmware/access/offline-issue.ts';
+import { parseTechnicianTime } from '../../firmware/diag/commands/time.ts';
+import { commandSchema, desiredCodesSchema } from '../../firmware/sync/messages.ts';
+import { checkIsoInstant } from '../../firmware/validation.ts';
+import { parseScenario } from '../../keypad-sim/scenario/schema.ts';
+
+const NOON_UTC = Date.UTC(2026, 6, 1, 12, 0, 0);
+const TEN_UTC = Date.UTC(2026, 6, 1, 10, 0, 0);
+
+// The written offset decides the instant; a zone suffix only has to agree with it.
+const ACCEPTED: Array<[string, number]> = [
+  ['2026-07-01T12:00:00Z', NOON_UTC],
+  ['2026-07-01T12:00:00Z[Europe/Zurich]', NOON_UTC],
+  ['2026-07-01T12:00:00z[Europe/Zurich]', NOON_UTC],
+  ['2026-07-01T12:00:00+02:00[Europe/Zurich]', TEN_UTC],
+  ['2026-07-01T12:00:00+02:00[!Europe/Zurich]', TEN_UTC],
+  ['2026-07-01T12:00:00+0200', TEN_UTC],
+  ['2026-07-01T12:00:00-00:00[Europe/Zurich]', NOON_UTC],
+];
+
+const REFUSED: Array<[string, RegExp]> = [
+  [
+    '2026-07-01T12:00:00+05:00[Europe/Zurich]',
+    /offset \+05:00 is not Europe\/Zurich's at that instant \(\+02:00\)/,
+  ],
+  ['2026-01-01T12:00:00+02:00[Europe/Zurich]', /not Europe\/Zurich's at that instant \(\+01:00\)/],
+  ['2026-07-01T12:00:00[Europe/Zurich]', /with an offset/],
+  ['2026-07-01T12:00:00', /with an offset/],
+  ['2026-07-01T12:00:00+02:00[Mars/Olympus]', /unknown time zone "Mars\/Olympus"/],
+  ['2026-07-01T12:00:00+02:00[u-ca=gregory]', /a suffix may only name a time zone/],
+  ['2026-07-01T12:00:00Z[Europe/Zurich][u-ca=iso8601]', /a suffix may only name a time zone/],
+  ['2026-07-01T12:00:00zulu', /with an offset/],
+];
+
+describe('one reading of ISO instants (RFC 9557 zone suffixes)', () => {
+  it.each(ACCEPTED)('%s is %d', (text, ms) => {
+    expect(checkIsoInstant(text)).toEqual({ ok: true, ms });
+  });
+
+  it.each(REFUSED)('%s is refused', (text, message) => {
+    const result = checkIsoInstant(text);
+    expect(result.ok).toBe(false);
+    expect(result.ok ? '' : result.message).toMatch(message);
+  });
+
+  it('code windows', () => {
+    const code = (starts_at: string) =>
+      parseCodeSpec({
+        name: 'g',
+        pin: '2468',
+        kind: 'time_bound',
+        starts_at,
+        ends_at: '2026-07-02T00:00:00Z',
+      });
+    expect(code('2026-07-01T12:00:00Z[Europe/Zurich]')).toMatchObject({
+      ok: true,
+      spec: { startsAt: NOON_UTC },
+    });
+    expect(code('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toMatchObject({
+      ok: false,
+      error: 'invalid_window',
+      message: expect.stringMatching(/^starts_at: offset \+05:00 is not Europe\/Zurich's/),
+    });
+  });
+
+  it('desired documents and commands', () => {
+    const doc = (issued_at: string) =>
+      desiredCodesSchema.safeParse({ revision: 1, issued_at, codes: [] }).success;
+    expect(doc('2026-07-01T12:00:00Z[Europe/Zurich]')).toBe(true);
+    expect(doc('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toBe(false);
+    const command = (expires_at: string) =>
+      commandSchema.safeParse({ id: 'c1', name: 'unlock', counter: 1, expires_at }).success;
+    expect(command('2026-07-01T12:00:00+02:00[Europe/Zurich]')).toBe(true);
+    expect(command('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toBe(false);
+  });
+
+  it('the console time set (local wall time without an offset still works)', () => {
+    expect(parseTechnicianTime(['2026-07-01T12:00:00Z[Europe/Zurich]'], 'Europe/Zurich')).toBe(NOON_UTC);
+    expect(() => parseTechnicianTime(['2026-07-01T12:00:00+05:00[Europe/Zurich]'], 'UTC')).toThrow(
+      /offset \+05:00 is not Europe\/Zurich's/,
+    );
+    expect(parseTechnicianTime(['2026-07-01', '12:00'], 'Europe/Zurich')).toBe(TEN_UTC);
+  });
+
+  it('offline code starts (local time without an offset still works)', () => {
+    const start = (text: string) =>
+      planOfflineCode(
+        { kind: 'one_time', start: text },
+        { timezone: 'Europe/Zurich', now: NOON_UTC - 86_400_000 },
+      );
+    const suffixed = start('2026-07-01T12:00:00Z[Europe/Zurich]');
+    expect(suffixed).toMatchObject({ ok: true });
+    expect(suffixed.ok && suffixed.plan.window.validFrom).toBe(NOON_UTC);
+    expect(start('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^start: offset \+05:00/),
+    });
+    const local = start('2026-07-01T12:00');
+    expect(local.ok && local.plan.window.validFrom).toBe(TEN_UTC);
+  });
+
+  it('scenario files', () => {
+    const scenario = (time: string) =>
+      parseScenario('s.json', { name: 'x', device: { time }, steps: [{ sync_time: time }] });
+    expect(scenario('2026-07-01T12:00:00Z[Europe/Zurich]').device.time).toBe(NOON_UTC);
+    expect(() => scenario('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toThrow(/device.time: offset \+05:00/);
+  });
+});
