@@ -57,11 +57,26 @@ export class TrustedClock {
     private readonly rtc: Rtc,
     private readonly state: StateStore,
     private readonly policy: ClockPolicy,
+    /**
+     * The floor the newest audit row carries (AuditLog.lastClockFloor): every event saves
+     * the floor in its own row, so the state record is written only when trust changes,
+     * the time is set, and every 10 minutes.
+     */
+    auditFloor?: number,
   ) {
     const stored = state.get(KEY, INITIAL);
+    this.savedFloor = stored.floor;
+    // Rows written after the record was saved moved the floor on. A confirmed move back is
+    // saved in the record and carried by the rows after it; were none written, the older,
+    // higher floor wins and the clock reads untrusted (fail closed).
+    const floor = Math.max(stored.floor, auditFloor ?? 0);
     // A record saved before the high-water mark existed: its floor is the best we know.
-    this.record = { ...stored, highWater: Math.max(stored.highWater, stored.floor) };
-    this.savedFloor = this.record.floor;
+    this.record = { ...stored, floor, highWater: Math.max(stored.highWater, floor) };
+  }
+
+  /** The floor now (audit rows carry it: firmware/store/audit.ts stamp). */
+  get floor(): number {
+    return this.record.floor;
   }
 
   /** Reads the RTC and judges it. A change of trust is persisted and reported. */
@@ -129,7 +144,7 @@ export class TrustedClock {
     return verdict;
   }
 
-  /** Writes the floor if it moved; call inside the transaction that records an event. */
+  /** Writes the floor to the state record if it moved (every 10 minutes and at shutdown). */
   persistFloor(): void {
     if (this.record.floor === this.savedFloor) return;
     this.state.set(KEY, this.record);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { v2CodeLength } from './access/offline.ts';
 import { isValidZone } from './access/schedule.ts';
 import { TumblerError } from './errors.ts';
 import { LOG_LEVELS } from './log.ts';
@@ -20,6 +21,8 @@ export const configSchema = z
       .refine(isValidZone, 'must be an IANA time zone such as Europe/Berlin')
       .default('UTC'),
     autoRelockSeconds: seconds(0, 3600).default(5),
+    /** Door open longer than this: audited as door_held_open and the alarm sounds; 0 = never. */
+    doorHeldOpenSeconds: int(0, 86_400).default(0),
     entryTimeoutSeconds: seconds(1, 120).default(10),
     actuationTimeoutMs: int(50, 60_000).default(3000),
     actuationRetries: int(0, 5).default(1),
@@ -61,6 +64,30 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /** The Matter node (`lockfw run --matter`, docs/matter.md); read only when that flag is given. */
+    matter: z
+      .object({
+        /** UDP port of the Matter node (5540 is Matter's default). */
+        port: int(1, 65_535).default(5540),
+        /** 12-bit commissioning discriminator; absent: random at first start, then kept. */
+        discriminator: int(0, 4095).optional(),
+        /** Setup passcode; absent: random at first start, then kept in the data dir's matter/. */
+        passcode: int(1, 99_999_998)
+          .refine(
+            (n) => !(n % 11_111_111 === 0 || n === 12_345_678 || n === 87_654_321),
+            'must not be one Matter forbids (11111111, 22222222, ..., 12345678, 87654321)',
+          )
+          .optional(),
+        /** RequirePINforRemoteOperation: an UnlockDoor without a PIN is refused. */
+        requirePinForRemoteOperation: z.boolean().default(true),
+        /** The one network interface mDNS runs on (e.g. "eth0"); absent: every interface. */
+        interface: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be a network interface name (1-15 letters, digits, _.:-)')
+          .optional(),
+      })
+      .strict()
+      .default({ port: 5540, requirePinForRemoteOperation: true }),
   })
   .strict();
 
@@ -69,9 +96,9 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 export const DEFAULT_CONFIG: FirmwareConfig = configSchema.parse({});
 
-/** Longest keypad entry the collector accepts before refusing it as malformed. */
+/** Longest keypad entry the collector accepts before refusing it as malformed: a version 2 offline code. */
 export function maxEntryLength(config: FirmwareConfig): number {
-  return config.offlineCodeLength;
+  return v2CodeLength(config.offlineCodeLength);
 }
 
 /** Environment overrides: LOCKFW_TIMEZONE, LOCKFW_AUTO_RELOCK_SECONDS, ... (numbers parsed). */
@@ -128,10 +155,14 @@ export function loadConfig(sources: {
     const checked = configSchema.partial().safeParse(layer);
     if (!checked.success)
       throw new TumblerError('config_invalid', `${name}: ${describeZodError(checked.error)}`);
-    // mqtt merges one level deep, so `--mqtt URL` keeps the file's other mqtt settings.
+    // mqtt and matter merge one level deep, so `--mqtt URL` keeps the file's other mqtt settings.
     const mqtt =
       layer.mqtt && merged.mqtt ? { mqtt: { ...(merged.mqtt as object), ...(layer.mqtt as object) } } : {};
-    merged = { ...merged, ...layer, ...mqtt };
+    const matter =
+      layer.matter && merged.matter
+        ? { matter: { ...(merged.matter as object), ...(layer.matter as object) } }
+        : {};
+    merged = { ...merged, ...layer, ...mqtt, ...matter };
   }
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new TumblerError('config_invalid', describeZodError(result.error));

@@ -22,6 +22,7 @@ import type { Db } from './store/db.ts';
 import { AuditRetention } from './store/retention.ts';
 import { StateStore } from './store/state.ts';
 import { STATE_KEYS } from './store/state-keys.ts';
+import { isStorageError } from './store/storage-health.ts';
 
 export { DB_FILE } from './store/binding.ts';
 
@@ -145,10 +146,14 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   let clock: TrustedClock;
   let manager: LockManager | undefined;
   try {
-    parts.state.set('boot', { id: bootId });
-    clock = new TrustedClock(hal.rtc, parts.state, {
-      floorToleranceMs: config.clockFloorToleranceSeconds * 1000,
-    });
+    clock = new TrustedClock(
+      hal.rtc,
+      parts.state,
+      { floorToleranceMs: config.clockFloorToleranceSeconds * 1000 },
+      parts.audit.lastClockFloor(),
+    );
+    const floorNow = clock;
+    parts.audit.stamp({ bootId, clockFloor: () => floorNow.floor });
     const offline = options.offline?.(parts, config);
     manager = new LockManager({
       ...parts,
@@ -199,7 +204,13 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     async close() {
       if (!shutdown()) return;
       hal.actuator.stop();
-      clock.persistFloor();
+      try {
+        clock.persistFloor();
+      } catch (error) {
+        // The audit rows carry the floor too: a full disk at shutdown loses nothing.
+        if (!isStorageError(error)) throw error;
+        log.warn('floor save failed', { error: (error as Error).message });
+      }
       parts.db.close();
     },
     crash() {

@@ -1,8 +1,8 @@
 import { DateTime } from 'luxon';
-import type { Hal } from '../hal/index.ts';
+import type { Hal, HalInputs } from '../hal/index.ts';
 import type { Key } from '../hal/keypad.ts';
 import { Listeners } from '../hal/listeners.ts';
-import type { Scheduler } from '../hal/scheduler.ts';
+import type { Scheduler, TimerHandle } from '../hal/scheduler.ts';
 import type { CorrectionVerdict } from './access/clock-correction.ts';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from './access/code-spec.ts';
 import { countsAsWrongEntry, decide } from './access/decide.ts';
@@ -15,10 +15,12 @@ import {
   recordSuccess,
   settle,
 } from './access/lockout.ts';
+import { v2CodeLength } from './access/offline.ts';
 import { judgeRemote, type RemoteActor, type RemoteTarget, type RemoteVerdict } from './access/remote.ts';
 import { describeSchedule } from './access/schedule.ts';
 import { type Credential, type Decision, MODES, type Mode } from './access/types.ts';
 import type { ClockReading, TrustedClock, TrustSource } from './clock.ts';
+import { CoalescedAudit } from './coalesced-audit.ts';
 import type { FirmwareConfig } from './config.ts';
 import { maxEntryLength } from './config.ts';
 import { EntryCollector, type EntryEvent } from './entry.ts';
@@ -31,7 +33,7 @@ import type { Db } from './store/db.ts';
 import type { StateStore } from './store/state.ts';
 import { isStorageError, StorageHealth, type StorageStatus } from './store/storage-health.ts';
 
-export type DecisionSource = 'keypad' | 'remote' | 'technician';
+export type DecisionSource = 'keypad' | 'remote' | 'technician' | 'matter';
 
 /** An offline-code check plugged into the decision (firmware/access/offline-path.ts). */
 export interface OfflineResolver {
@@ -78,6 +80,9 @@ export interface LockStatus {
   lastDecision: DecisionRecord | null;
   /** Whether the last write committed; while not, every decision is refused. */
   storage: StorageStatus;
+  /** The board's tamper switch and power-fail input: null when the board has none. */
+  tamper: 'open' | 'closed' | null;
+  power: 'ok' | 'failing' | null;
 }
 
 export interface ManagerDeps {
@@ -129,6 +134,9 @@ export class LockManager {
   private lastClockMono = 0;
   private inFlight = 0;
   private readonly policy: LockoutPolicy;
+  /** Home Assistant cannot sign: whoever may publish its `ha/set` can repeat a refusal at will. */
+  private readonly unsignedRefusals: CoalescedAudit;
+  private doorHeldOpen: TimerHandle | undefined;
 
   constructor(private readonly deps: ManagerDeps) {
     const { hal, scheduler, config, state } = deps;
@@ -140,6 +148,19 @@ export class LockManager {
     };
     this.lockout = state.get('lockout', INITIAL_LOCKOUT);
     this.lockoutMono = scheduler.now();
+    this.unsignedRefusals = new CoalescedAudit({
+      scheduler,
+      wallNow: () => this.wallNow(),
+      write: (data, at) => {
+        if (!deps.db.open) return;
+        try {
+          this.note('remote_refused', data, at);
+        } catch (error) {
+          // Runs from a timer and at dispose: a store that changed under us is not fatal here.
+          deps.log.warn('remote refusals not written', { error: (error as Error).message });
+        }
+      },
+    });
     this.settings = state.get<Settings>('settings', { mode: 'normal', timezone: config.timezone });
     this.lock = new LockMachine(hal.actuator, hal.door, scheduler, {
       actuationTimeoutMs: config.actuationTimeoutMs,
@@ -153,6 +174,7 @@ export class LockManager {
     );
     this.cleanup.push(
       hal.keypad.onKey((key) => this.onKey(key)),
+      ...this.watchInputs(hal.inputs),
       this.lock.onEvent((event) => this.onLockEvent(event)),
       deps.audit.onAppend((row) => this.events.emit({ type: 'audit', row })),
       deps.clock.onTrustChange((reading, previous) => {
@@ -184,6 +206,8 @@ export class LockManager {
 
   /** Stops timers and listeners; the bolt stays where it is. */
   dispose(): void {
+    this.deps.scheduler.cancel(this.doorHeldOpen);
+    this.unsignedRefusals.flush();
     this.entry.reset();
     this.lock.dispose();
     for (const off of this.cleanup) off();
@@ -201,6 +225,7 @@ export class LockManager {
 
   status(): LockStatus {
     const now = this.wallNow();
+    const { inputs } = this.deps.hal;
     const lockout = this.currentLockout();
     return {
       lock: this.lock.state,
@@ -219,6 +244,8 @@ export class LockManager {
       entryLength: this.entry.length,
       lastDecision: this.lastDecision,
       storage: this.storage.snapshot(),
+      tamper: inputs.tamper ? (inputs.tamper.active() ? 'open' : 'closed') : null,
+      power: inputs.powerFail ? (inputs.powerFail.active() ? 'failing' : 'ok') : null,
     };
   }
 
@@ -315,6 +342,8 @@ export class LockManager {
    * Unlock or lock without a keypad entry (gateway, Home Assistant, technician): judged
    * by the one remote rule (firmware/access/remote.ts) and audited before the relay
    * moves; a refusal is audited as `remote_refused` and returned, and the bolt stays.
+   * Home Assistant's refusals are coalesced (firmware/coalesced-audit.ts): it cannot
+   * sign, so a flood of them must not push real events out of the outbox.
    */
   async actuate(
     target: RemoteTarget,
@@ -329,7 +358,9 @@ export class LockManager {
       homeAssistantUnlock: options.homeAssistantUnlock ?? false,
     });
     if (!verdict.allowed) {
-      this.record('remote_refused', { by: actor, target, reason: verdict.reason }, reading.epochMs);
+      const refusal = { by: actor, target, reason: verdict.reason };
+      if (actor === 'home_assistant') this.unsignedRefusals.note(refusal);
+      else this.record('remote_refused', refusal, reading.epochMs);
       return verdict;
     }
     this.record(target === 'unlocked' ? 'remote_unlock' : 'remote_lock', { by: actor }, reading.epochMs);
@@ -372,14 +403,12 @@ export class LockManager {
   }
 
   /**
-   * Writes an audit row (and the clock floor) in one transaction. For a row that must
-   * exist before something happens: a failed write throws TumblerError `storage_failed`.
+   * Writes an audit row (it carries the clock floor: firmware/store/audit.ts stamp). For a
+   * row that must exist before something happens: a failed write throws TumblerError
+   * `storage_failed`.
    */
   record(type: string, data: Record<string, unknown>, at: number): AuditRow {
-    return this.write(`audit ${type}`, () => {
-      this.deps.clock.persistFloor();
-      return this.deps.audit.append(type, data, at);
-    });
+    return this.write(`audit ${type}`, () => this.deps.audit.append(type, data, at));
   }
 
   /**
@@ -486,7 +515,8 @@ export class LockManager {
     const lockoutMono = this.deps.scheduler.now();
     let lockout = this.currentLockout();
     const lockedOut = isLockedOut(lockout);
-    const isOffline = digits.length === config.offlineCodeLength;
+    const offlineV2 = v2CodeLength(config.offlineCodeLength);
+    const isOffline = digits.length === config.offlineCodeLength || digits.length === offlineV2;
     let credential: Credential | undefined;
     if (!lockedOut && /^\d+$/.test(digits)) {
       if (isOffline) credential = offline?.resolve(digits, reading, this.settings.timezone);
@@ -495,7 +525,12 @@ export class LockManager {
     }
     const decision = decide({
       entry: digits,
-      acceptedLengths: { min: PIN_MIN_LENGTH, max: PIN_MAX_LENGTH, offline: config.offlineCodeLength },
+      acceptedLengths: {
+        min: PIN_MIN_LENGTH,
+        max: PIN_MAX_LENGTH,
+        offline: config.offlineCodeLength,
+        offlineV2,
+      },
       credential,
       now,
       clockTrusted: reading.trusted,
@@ -526,7 +561,7 @@ export class LockManager {
       // A lockout's time left is saved as it counts down (a power cut never shortens it);
       // with none running and no count changed, nothing is rewritten.
       if (JSON.stringify(lockout) !== JSON.stringify(this.lockout)) state.set('lockout', lockout);
-      this.deps.clock.persistFloor();
+      // The row carries the clock floor (firmware/store/audit.ts stamp): no state write for it.
       const row = this.deps.audit.append(
         'decision',
         {
@@ -534,6 +569,8 @@ export class LockManager {
           reason: decision.outcome === 'denied' ? decision.reason : null,
           code_id: decision.code?.id ?? null,
           code_name: decision.code?.name ?? null,
+          // The gateway's id for a code it manages (desired/codes `ref`), so its events can name the code.
+          code_ref: (decision.code && (credential as { ref?: string | null } | undefined)?.ref) ?? null,
           kind: decision.code?.kind ?? null,
           role: decision.code?.role ?? null,
           source,
@@ -616,6 +653,50 @@ export class LockManager {
     return undefined;
   }
 
+  /**
+   * Request to exit (the button on the secure side): leaving is never refused, whatever
+   * the mode or keypad lockout. Audited as its own source (`exit_request`) before the
+   * relay moves; a row the storage refuses is logged, and the door still opens.
+   */
+  requestToExit(): void {
+    this.note('exit_request', {}, this.wallNow());
+    this.lock.unlock();
+  }
+
+  /** The board's optional switches (hal/switch-input.ts): exit button, tamper, power fail. */
+  private watchInputs(inputs: HalInputs): Array<() => void> {
+    const unsubscribe: Array<() => void> = [];
+    const { exitButton, tamper, powerFail } = inputs;
+    if (exitButton) unsubscribe.push(exitButton.onChange((pressed) => pressed && this.requestToExit()));
+    if (tamper)
+      unsubscribe.push(
+        tamper.onChange((opened) => {
+          this.note('tamper', { state: opened ? 'open' : 'closed' }, this.wallNow());
+          if (opened) this.deps.hal.indicator.beep('alarm');
+        }),
+      );
+    if (powerFail)
+      unsubscribe.push(
+        powerFail.onChange((failing) =>
+          this.note('power', { state: failing ? 'failing' : 'ok' }, this.wallNow()),
+        ),
+      );
+    return unsubscribe;
+  }
+
+  /** Door held open longer than `doorHeldOpenSeconds` (0: never): audited once, and the alarm sounds. */
+  private watchDoorHeldOpen(door: 'open' | 'closed'): void {
+    const { scheduler, config } = this.deps;
+    scheduler.cancel(this.doorHeldOpen);
+    this.doorHeldOpen = undefined;
+    if (door !== 'open' || config.doorHeldOpenSeconds === 0) return;
+    this.doorHeldOpen = scheduler.after(config.doorHeldOpenSeconds * 1000, () => {
+      this.doorHeldOpen = undefined;
+      this.note('door_held_open', { seconds: config.doorHeldOpenSeconds }, this.wallNow());
+      this.deps.hal.indicator.beep('alarm');
+    });
+  }
+
   private onLockEvent(event: Parameters<Parameters<LockMachine['onEvent']>[0]>[0]): void {
     const at = this.wallNow();
     switch (event.type) {
@@ -633,6 +714,7 @@ export class LockManager {
         return;
       case 'door':
         this.note('door', { state: event.door }, at);
+        this.watchDoorHeldOpen(event.door);
         return;
       case 'door_forced':
         this.note('door_forced', {}, at);

@@ -1,9 +1,11 @@
 import {
   deriveOfflineKey,
+  deriveOfflineKeyV2,
   FINGERPRINT_PATTERN,
   locateOfflineCode,
   type OfflineKey,
   type VerifiedOfflineCode,
+  v2CodeLength,
   verifyOfflineCode,
 } from './access/offline.ts';
 import {
@@ -58,6 +60,7 @@ interface Resolved {
 class OfflinePath implements OfflineResolver {
   private readonly store: OfflineStore;
   private key: OfflineKey | undefined;
+  private keyV2: OfflineKey | undefined;
   private last: Resolved | undefined;
   private lastPrune = Number.NEGATIVE_INFINITY;
   private timezone: string;
@@ -73,7 +76,7 @@ class OfflinePath implements OfflineResolver {
   resolve(entry: string, reading: ClockReading, timezone: string): Credential | undefined {
     this.last = undefined;
     this.timezone = timezone;
-    const key = this.currentKey();
+    const key = this.currentKey(entry.length);
     const code = verifyOfflineCode(key, entry, this.referenceTime(reading), timezone);
     if (!code) return undefined;
     const window = offlineWindow(code, timezone);
@@ -115,7 +118,7 @@ class OfflinePath implements OfflineResolver {
   }
 
   private reverify(entry: string, at: number): Resolved | undefined {
-    const code = verifyOfflineCode(this.currentKey(), entry, at, this.timezone);
+    const code = verifyOfflineCode(this.currentKey(entry.length), entry, at, this.timezone);
     return code ? { entry, code, window: offlineWindow(code, this.timezone), trusted: false } : undefined;
   }
 
@@ -129,8 +132,14 @@ class OfflinePath implements OfflineResolver {
     return reading.floor > 0 ? reading.floor : reading.epochMs;
   }
 
-  private currentKey(): OfflineKey {
+  /** The key for an entry of `length` digits: version 2 codes are 3 digits longer. */
+  private currentKey(length: number): OfflineKey {
     const version = this.store.keyVersion();
+    if (length === v2CodeLength(this.config.offlineCodeLength)) {
+      if (this.keyV2?.version !== version)
+        this.keyV2 = deriveOfflineKeyV2(this.parts.secret, version, this.config.offlineCodeLength);
+      return this.keyV2;
+    }
     if (this.key?.version !== version)
       this.key = deriveOfflineKey(this.parts.secret, version, this.config.offlineCodeLength);
     return this.key;
@@ -217,13 +226,14 @@ export function revokeOfflineCode(
     }
     fingerprint = target.fingerprint;
   } else {
-    const key = deriveOfflineKey(parts.secret, keyVersion, options.length ?? 12);
-    const found = locateOfflineCode(
-      key,
-      String(target.code).replace(/[-\s]/g, ''),
-      options.now,
-      options.timezone ?? 'UTC',
-    );
+    const digits = String(target.code).replace(/[-\s]/g, '');
+    const length = options.length ?? 12;
+    // A version 2 code is three digits longer than the lock's version 1 length.
+    const key =
+      digits.length === v2CodeLength(length)
+        ? deriveOfflineKeyV2(parts.secret, keyVersion, length)
+        : deriveOfflineKey(parts.secret, keyVersion, length);
+    const found = locateOfflineCode(key, digits, options.now, options.timezone ?? 'UTC');
     if (!found) {
       return {
         ok: false,

@@ -9,6 +9,8 @@ import { SimDoor } from './sim/door.ts';
 import { SimIndicator } from './sim/indicator.ts';
 import { SimKeypad } from './sim/keypad.ts';
 import { SimRtc } from './sim/rtc.ts';
+import { SimSwitch } from './sim/switch.ts';
+import type { HalInputs } from './switch-input.ts';
 
 export type { DoorSensor, DoorState } from './door.ts';
 export type { BuzzerPattern, Indicator, LedColour } from './indicator.ts';
@@ -16,6 +18,7 @@ export type { Key, Keypad } from './keypad.ts';
 export type { BoltPosition, DriveTarget, LockActuator } from './relay.ts';
 export type { Rtc, RtcReading } from './rtc.ts';
 export type { Scheduler, TimerHandle } from './scheduler.ts';
+export type { HalInputName, HalInputs, SwitchInput } from './switch-input.ts';
 
 /** The devices of one lock board. */
 export interface Hal {
@@ -25,6 +28,8 @@ export interface Hal {
   readonly rtc: Rtc;
   readonly indicator: Indicator;
   readonly door: DoorSensor;
+  /** Exit button, tamper switch, power-fail signal: each only if the board has it. */
+  readonly inputs: HalInputs;
   /** Leaves outputs in their safe state and releases the devices. */
   close(): Promise<void>;
 }
@@ -37,6 +42,8 @@ export interface SimHal extends Hal {
   readonly rtc: SimRtc;
   readonly indicator: SimIndicator;
   readonly door: SimDoor;
+  /** The simulated board has every optional input. */
+  readonly inputs: { exitButton: SimSwitch; tamper: SimSwitch; powerFail: SimSwitch };
 }
 
 export interface SimHalOptions {
@@ -56,6 +63,7 @@ export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}):
   const rtc = new SimRtc(scheduler, options.startEpochMs ?? Date.now(), options.rtcValid ?? true);
   const indicator = new SimIndicator(scheduler);
   const door = new SimDoor();
+  const inputs = { exitButton: new SimSwitch(), tamper: new SimSwitch(), powerFail: new SimSwitch() };
   return {
     kind: 'sim',
     keypad,
@@ -63,9 +71,17 @@ export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}):
     rtc,
     indicator,
     door,
+    inputs,
     async close() {
       actuator.stop();
-      await Promise.all([keypad.close(), actuator.close(), rtc.close(), indicator.close(), door.close()]);
+      await Promise.all([
+        keypad.close(),
+        actuator.close(),
+        rtc.close(),
+        indicator.close(),
+        door.close(),
+        ...Object.values(inputs).map((input) => input.close()),
+      ]);
     },
   };
 }

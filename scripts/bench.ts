@@ -4,8 +4,10 @@ import { dirname, resolve } from 'node:path';
 import { parseFlags, runCli, UsageError } from '../firmware/cli.ts';
 import { benchBoot, packageRoot } from './bench/boot.ts';
 import { benchDecision } from './bench/decision.ts';
+import { benchInstructions } from './bench/instructions.ts';
 import { benchOffline } from './bench/offline.ts';
 import { benchOutbox } from './bench/outbox.ts';
+import { benchSeam } from './bench/seam.ts';
 import { benchStore } from './bench/store.ts';
 import type { BenchRow } from './bench/types.ts';
 
@@ -22,10 +24,19 @@ prints a table (value, baseline, ratio, target, pass); writes the rows as JSON.
   outbox    outbox drain through SyncLink to the gateway against raw MQTT.js QoS 1
             (starts its own Mosquitto)
   boot      lockfw boot to ready and RSS against bare node loading the same modules
+  instructions
+            instructions per decision (ongoing, one_time, offline code) against the
+            decision floor, counted by valgrind's callgrind: a figure machine load does
+            not move. Slow (minutes): only with --only instructions; needs valgrind and
+            a build (npm run build)
+  seam      the gateway's Seam API: access_codes/create to set on a sim lock against a
+            bare signed desired/codes round trip; access_codes/list of 1,000 codes
+            through the server against the raw query plus JSON encoding (starts its
+            own Mosquitto)
 
   --quick        small counts (CI: checks that the bench runs; figures are rough)
   --out FILE     JSON results (default bench/results.json)
-  --only NAMES   run only these, comma-separated
+  --only NAMES   run only these, comma-separated (the default: all but instructions)
 
 Exits 0 when every bench ran, whether or not it met its target (the table says);
 1 when a bench could not run.`;
@@ -33,6 +44,8 @@ Exits 0 when every bench ran, whether or not it met its target (the table says);
 interface Bench {
   name: string;
   run: (quick: boolean) => Promise<BenchRow[]>;
+  /** Run only when named in --only. */
+  onRequest?: boolean;
 }
 
 const BENCHES: Bench[] = [
@@ -44,6 +57,15 @@ const BENCHES: Bench[] = [
   },
   { name: 'outbox', run: (quick) => benchOutbox(quick ? { events: 300 } : {}) },
   { name: 'boot', run: (quick) => benchBoot(quick ? { runs: 1 } : {}) },
+  {
+    name: 'seam',
+    run: (quick) => benchSeam(quick ? { creates: 11, lists: 5, listed: 1000 } : {}),
+  },
+  {
+    name: 'instructions',
+    run: (quick) => benchInstructions(quick ? { entries: 200 } : {}),
+    onRequest: true,
+  },
 ];
 
 interface BenchResults {
@@ -106,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length)
     throw new UsageError(`bench: unexpected argument ${JSON.stringify(positionals[0])}`);
   const known = BENCHES.map((b) => b.name);
-  let selected = BENCHES;
+  let selected = BENCHES.filter((b) => !b.onRequest);
   if (values.only !== undefined) {
     const names = values.only.split(',').map((n) => n.trim());
     const unknown = names.find((n) => !known.includes(n));

@@ -6,8 +6,11 @@ import { decide } from '../firmware/access/decide.ts';
 import {
   DEVICE_KDF_SALT,
   deriveOfflineKey,
+  deriveOfflineKeyV2,
   offlineKeyInfo,
+  offlineKeyInfoV2,
   offlineMac,
+  v2CodeLength,
   verifyOfflineCode,
 } from '../firmware/access/offline.ts';
 import { offlineCredential, offlineWindow } from '../firmware/access/offline-credential.ts';
@@ -22,6 +25,16 @@ import {
   KIND_CODE,
   WINDOWS,
 } from '../firmware/access/offline-layout.ts';
+import {
+  encodeHeaderV2,
+  headerRangesV2,
+  unpackV2,
+  V2_HEADER_MULTIPLIER,
+  V2_HEADER_OFFSET,
+  V2_HEADER_USED,
+  V2_PERIOD_DAYS,
+  V2_VARIANTS,
+} from '../firmware/access/offline-layout-v2.ts';
 
 /**
  * Builds docs/offline-code-vectors.json: known answers for another implementation of
@@ -267,6 +280,380 @@ const VALIDATE_CASES: ValidateCase[] = [
   { name: 'random digits', digits: '314159265358', at: '2026-06-11T10:00:00+02:00' },
 ];
 
+/** Version 2 (docs/offline-codes.md, "Version 2"): every kind, and the DST and zone cases. */
+const ISSUE_CASES_V2: IssueCase[] = [
+  {
+    name: 'v2 one_time India 15:00, variant 0',
+    request: { version: 2, kind: 'one_time', start: '2026-06-10T15:00' },
+    timezone: 'Asia/Kolkata',
+  },
+  {
+    name: 'v2 one_time India 15:00, variant 4',
+    request: { version: 2, kind: 'one_time', start: '2026-06-10T15:00', variant: 4 },
+    timezone: 'Asia/Kolkata',
+  },
+  {
+    name: 'v2 hourly 3 h, variant 2',
+    request: { version: 2, kind: 'hourly', start: '2026-06-10T18:00+02:00', hours: 3, variant: 2 },
+  },
+  {
+    name: 'v2 hourly 672 h',
+    request: { version: 2, kind: 'hourly', start: '2026-06-11', hours: 672 },
+  },
+  {
+    name: 'v2 stay 15:00 to 11:00, 3 days',
+    request: { version: 2, kind: 'daily', start: '2026-06-12', checkIn: '15:00', checkOut: '11:00', days: 3 },
+  },
+  {
+    name: 'v2 stay 15:00 to 11:00, 3 days, variant 1',
+    request: {
+      version: 2,
+      kind: 'daily',
+      start: '2026-06-12',
+      checkIn: '15:00',
+      checkOut: '11:00',
+      days: 3,
+      variant: 1,
+    },
+  },
+  {
+    name: 'v2 stay 367 days',
+    request: {
+      version: 2,
+      kind: 'daily',
+      start: '2026-06-11',
+      checkIn: '14:00',
+      checkOut: '10:00',
+      days: 367,
+    },
+  },
+  {
+    name: 'v2 stay from a date-time, midnight check-out',
+    request: { version: 2, kind: 'daily', start: '2026-06-10T16:00', days: 2 },
+  },
+  {
+    name: 'v2 stay check-in 02:00 on the fall-back night',
+    request: { version: 2, kind: 'daily', start: '2026-10-25', checkIn: '02:00', checkOut: '11:00', days: 1 },
+    now: '2026-10-24T12:00:00Z',
+  },
+  {
+    name: 'v2 stay check-in 02:00 in the spring-forward gap',
+    request: { version: 2, kind: 'daily', start: '2026-03-29', checkIn: '02:00', checkOut: '02:00', days: 1 },
+    now: '2026-03-28T12:00:00Z',
+  },
+  {
+    name: 'v2 permanent from 10:00, variant 2',
+    request: { version: 2, kind: 'permanent', start: '2026-06-10T10:00', variant: 2 },
+  },
+  {
+    name: 'v2 recurring Mon/Thu 09-13, 52 weeks',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08',
+      daysOfWeek: ['mon', 'thu'],
+      from: '09:00',
+      to: '13:00',
+      weeks: 52,
+    },
+  },
+  {
+    name: 'v2 recurring Fri/Sat overnight, 4 weeks, variant 2',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-12',
+      daysOfWeek: 'fri,sat',
+      from: '22:00',
+      to: '06:00',
+      weeks: 4,
+      variant: 2,
+    },
+  },
+  { name: 'v2 erase', request: { version: 2, kind: 'erase', start: '2026-06-10T12:00' } },
+  {
+    name: 'v2 key version 2',
+    request: { version: 2, kind: 'hourly', start: '2026-06-10T15:00', hours: 5 },
+    keyVersion: 2,
+  },
+  {
+    name: 'v2 length 16 (19 digits)',
+    request: { version: 2, kind: 'hourly', start: '2026-06-10T15:00', hours: 5 },
+    length: 16,
+  },
+].map((c) => ({ timezone: 'Europe/Berlin', now: '2026-06-10T08:00:00Z', keyVersion: 1, length: 12, ...c }));
+
+const REFUSE_CASES_V2: Array<{ name: string; request: OfflineRequest; now: string; timezone: string }> = [
+  { name: 'version 3', request: { version: 3, kind: 'one_time', start: '2026-06-10T15:00' } },
+  {
+    name: 'variant on a version 1 code',
+    request: { kind: 'one_time', start: '2026-06-10T15:00+02:00', variant: 1 },
+  },
+  {
+    name: 'check-in on a version 1 code',
+    request: { kind: 'daily', start: '2026-06-12', days: 3, checkIn: '15:00' },
+  },
+  {
+    name: 'one_time variant 5',
+    request: { version: 2, kind: 'one_time', start: '2026-06-10T15:00', variant: 5 },
+  },
+  {
+    name: 'daily variant 3',
+    request: { version: 2, kind: 'daily', start: '2026-06-12', days: 3, variant: 3 },
+  },
+  { name: 'erase variant 1', request: { version: 2, kind: 'erase', start: '2026-06-10T15:00', variant: 1 } },
+  { name: 'v2 hours 673', request: { version: 2, kind: 'hourly', start: '2026-06-10T15:00', hours: 673 } },
+  { name: 'v2 days 368', request: { version: 2, kind: 'daily', start: '2026-06-12', days: 368 } },
+  {
+    name: 'check-in not a whole hour',
+    request: { version: 2, kind: 'daily', start: '2026-06-12', days: 3, checkIn: '15:30' },
+  },
+  {
+    name: 'check-out 24:00',
+    request: { version: 2, kind: 'daily', start: '2026-06-12', days: 3, checkOut: '24:00' },
+  },
+  {
+    name: 'check-in with a date-time start',
+    request: { version: 2, kind: 'daily', start: '2026-06-12T15:00', days: 3, checkIn: '15:00' },
+  },
+  {
+    name: 'check-out on an hourly code',
+    request: { version: 2, kind: 'hourly', start: '2026-06-10T15:00', hours: 3, checkOut: '11:00' },
+  },
+  {
+    name: 'start not a whole local hour (India)',
+    request: { version: 2, kind: 'hourly', start: '2026-06-10T15:00:00Z', hours: 3 },
+    timezone: 'Asia/Kolkata',
+  },
+  {
+    name: 'second 02:00 of the fall-back night',
+    request: { version: 2, kind: 'hourly', start: '2026-10-25T02:00+01:00', hours: 3 },
+    now: '2026-10-24T12:00:00Z',
+  },
+  {
+    name: 'recurring without weekdays',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08',
+      daysOfWeek: [],
+      from: '09:00',
+      to: '13:00',
+      weeks: 4,
+    },
+  },
+  {
+    name: 'recurring weeks 6',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08',
+      daysOfWeek: ['mon'],
+      from: '09:00',
+      to: '13:00',
+      weeks: 6,
+    },
+  },
+  {
+    name: 'recurring weeks 56',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08',
+      daysOfWeek: ['mon'],
+      from: '09:00',
+      to: '13:00',
+      weeks: 56,
+    },
+  },
+  {
+    name: 'recurring without weeks',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08',
+      daysOfWeek: ['mon'],
+      from: '09:00',
+      to: '13:00',
+    },
+  },
+  {
+    name: 'recurring not at midnight',
+    request: {
+      version: 2,
+      kind: 'recurring',
+      start: '2026-06-08T09:00',
+      daysOfWeek: ['mon'],
+      from: '09:00',
+      to: '13:00',
+      weeks: 4,
+    },
+  },
+  {
+    name: 'v2 stay activation deadline passed',
+    request: { version: 2, kind: 'daily', start: '2026-06-08', checkIn: '15:00', days: 5 },
+  },
+  {
+    name: 'v2 start too far ahead',
+    request: { version: 2, kind: 'permanent', start: '2027-06-12T10:00' },
+  },
+].map((c) => ({ now: '2026-06-10T08:00:00Z', timezone: 'Europe/Berlin', ...c }));
+
+const STAY = 'v2 stay 15:00 to 11:00, 3 days';
+const VALIDATE_CASES_V2: ValidateCase[] = [
+  {
+    name: 'v2 one_time India at 15:10 local',
+    from: 'v2 one_time India 15:00, variant 0',
+    at: '2026-06-10T15:10:00+05:30',
+  },
+  {
+    name: 'v2 one_time variant 0 used once already',
+    from: 'v2 one_time India 15:00, variant 0',
+    at: '2026-06-10T15:20:00+05:30',
+    activatedAt: '2026-06-10T15:10:00+05:30',
+    uses: 1,
+  },
+  {
+    name: 'v2 one_time variant 4 after variant 0 was used',
+    from: 'v2 one_time India 15:00, variant 4',
+    at: '2026-06-10T15:20:00+05:30',
+  },
+  {
+    name: 'v2 one_time India at 14:55 local',
+    from: 'v2 one_time India 15:00, variant 0',
+    at: '2026-06-10T14:55:00+05:30',
+  },
+  { name: 'v2 hourly inside its 3 h', from: 'v2 hourly 3 h, variant 2', at: '2026-06-10T20:30:00+02:00' },
+  {
+    name: 'v2 hourly 3 min after its end',
+    from: 'v2 hourly 3 h, variant 2',
+    at: '2026-06-10T21:03:00+02:00',
+  },
+  { name: 'v2 stay the day before', from: STAY, at: '2026-06-11T20:00:00+02:00' },
+  { name: 'v2 stay arrival day 14:00, before check-in', from: STAY, at: '2026-06-12T14:00:00+02:00' },
+  { name: 'v2 stay at check-in 15:00', from: STAY, at: '2026-06-12T15:00:00+02:00' },
+  { name: 'v2 stay first use at 01:00 the next day', from: STAY, at: '2026-06-13T01:00:00+02:00' },
+  { name: 'v2 stay first use 25 h after check-in', from: STAY, at: '2026-06-13T16:00:00+02:00' },
+  {
+    name: 'v2 stay activated, day 2',
+    from: STAY,
+    at: '2026-06-14T12:00:00+02:00',
+    activatedAt: '2026-06-12T16:00:00+02:00',
+    uses: 2,
+  },
+  {
+    name: 'v2 stay activated, departure 10:59',
+    from: STAY,
+    at: '2026-06-15T10:59:00+02:00',
+    activatedAt: '2026-06-12T16:00:00+02:00',
+    uses: 5,
+  },
+  {
+    name: 'v2 stay activated, departure 11:01 (grace)',
+    from: STAY,
+    at: '2026-06-15T11:01:00+02:00',
+    activatedAt: '2026-06-12T16:00:00+02:00',
+    uses: 5,
+  },
+  {
+    name: 'v2 stay activated, departure 11:03',
+    from: STAY,
+    at: '2026-06-15T11:03:00+02:00',
+    activatedAt: '2026-06-12T16:00:00+02:00',
+    uses: 5,
+  },
+  {
+    name: 'v2 stay activated, a day after departure',
+    from: STAY,
+    at: '2026-06-16T12:00:00+02:00',
+    activatedAt: '2026-06-12T16:00:00+02:00',
+    uses: 5,
+  },
+  { name: 'v2 stay revoked', from: STAY, at: '2026-06-12T16:00:00+02:00', revoked: true },
+  { name: 'v2 stay, clock untrusted', from: STAY, at: '2026-06-12T16:00:00+02:00', clockTrusted: false },
+  { name: 'v2 stay under the next key version', from: STAY, at: '2026-06-12T16:00:00+02:00', keyVersion: 2 },
+  {
+    name: 'v2 stay variant 1 at check-in',
+    from: 'v2 stay 15:00 to 11:00, 3 days, variant 1',
+    at: '2026-06-12T15:30:00+02:00',
+  },
+  {
+    name: 'v2 stay 367 days, activated, last morning',
+    from: 'v2 stay 367 days',
+    at: '2027-06-13T09:00:00+02:00',
+    activatedAt: '2026-06-11T15:00:00+02:00',
+    uses: 100,
+  },
+  {
+    name: 'v2 stay from a date-time, next day 23:59',
+    from: 'v2 stay from a date-time, midnight check-out',
+    at: '2026-06-11T23:59:00+02:00',
+    activatedAt: '2026-06-10T16:30:00+02:00',
+    uses: 1,
+  },
+  {
+    name: 'v2 fall-back check-in: first 02:30 (CEST)',
+    from: 'v2 stay check-in 02:00 on the fall-back night',
+    at: '2026-10-25T02:30:00+02:00',
+  },
+  {
+    name: 'v2 fall-back check-in: 01:30 CEST, before it',
+    from: 'v2 stay check-in 02:00 on the fall-back night',
+    at: '2026-10-25T01:30:00+02:00',
+  },
+  {
+    name: 'v2 spring gap check-in: 03:01 CEST',
+    from: 'v2 stay check-in 02:00 in the spring-forward gap',
+    at: '2026-03-29T03:01:00+02:00',
+  },
+  {
+    name: 'v2 permanent activated, clock untrusted',
+    from: 'v2 permanent from 10:00, variant 2',
+    at: '2027-01-01T10:00:00+01:00',
+    activatedAt: '2026-06-10T10:30:00+02:00',
+    uses: 3,
+    clockTrusted: false,
+  },
+  {
+    name: 'v2 permanent first use after 24 h',
+    from: 'v2 permanent from 10:00, variant 2',
+    at: '2026-06-11T10:03:00+02:00',
+  },
+  {
+    name: 'v2 recurring Monday 10:00',
+    from: 'v2 recurring Mon/Thu 09-13, 52 weeks',
+    at: '2026-06-15T10:00:00+02:00',
+  },
+  {
+    name: 'v2 recurring Tuesday 10:00',
+    from: 'v2 recurring Mon/Thu 09-13, 52 weeks',
+    at: '2026-06-16T10:00:00+02:00',
+  },
+  {
+    name: 'v2 recurring Thursday 13:01 (grace), week 50',
+    from: 'v2 recurring Mon/Thu 09-13, 52 weeks',
+    at: '2027-05-20T13:01:00+02:00',
+  },
+  {
+    name: 'v2 recurring Monday after 52 weeks',
+    from: 'v2 recurring Mon/Thu 09-13, 52 weeks',
+    at: '2027-06-07T10:00:00+02:00',
+  },
+  {
+    name: 'v2 recurring overnight, Sunday 05:00',
+    from: 'v2 recurring Fri/Sat overnight, 4 weeks, variant 2',
+    at: '2026-06-14T05:00:00+02:00',
+  },
+  {
+    name: 'v2 recurring overnight, Monday 05:00',
+    from: 'v2 recurring Fri/Sat overnight, 4 weeks, variant 2',
+    at: '2026-06-15T05:00:00+02:00',
+  },
+  { name: 'v2 erase', from: 'v2 erase', at: '2026-06-10T12:30:00+02:00' },
+  { name: 'v2 length 16 code', from: 'v2 length 16 (19 digits)', at: '2026-06-10T16:00:00+02:00' },
+  { name: 'v2 random digits', digits: '271828182845904', at: '2026-06-11T10:00:00+02:00' },
+];
+
 const iso = (ms: number | null, zone: string) =>
   ms === null ? null : DateTime.fromMillis(ms, { zone }).toISO();
 const ms = (text: string) => DateTime.fromISO(text, { setZone: true }).toMillis();
@@ -303,7 +690,44 @@ function issueVector(c: IssueCase) {
   };
 }
 
-function validateVector(c: ValidateCase, issued: Map<string, ReturnType<typeof issueVector>>) {
+function issueVectorV2(c: IssueCase) {
+  const issued = issueOfflineCode(SECRET, c.keyVersion, c.request, {
+    timezone: c.timezone,
+    now: ms(c.now),
+    length: c.length,
+  });
+  const key = deriveOfflineKeyV2(SECRET, c.keyVersion, c.length);
+  const mac = offlineMac(key, issued.fields);
+  const { kind, param, anchor } = issued.fields;
+  return {
+    ...c,
+    expect: {
+      code: issued.code,
+      grouped: issued.grouped,
+      fingerprint: issued.fingerprint,
+      kindByte: KIND_CODE[kind],
+      params: unpackV2(kind, param),
+      param,
+      anchor,
+      header: encodeHeaderV2(kind, param, anchor),
+      printedHeader: issued.code.slice(0, 9),
+      counterHex: mac.counterHex,
+      macHex: mac.macHex,
+      truncated: mac.truncated,
+      tag: mac.tag,
+      validFrom: iso(issued.validFrom, c.timezone),
+      validUntil: iso(issued.validUntil, c.timezone),
+      activateBy: iso(issued.activateBy, c.timezone),
+      schedule: issued.schedule,
+    },
+  };
+}
+
+function validateVector(
+  c: ValidateCase,
+  issued: Map<string, { timezone: string; length: number; keyVersion: number; expect: { code: string } }>,
+  version: 1 | 2 = 1,
+) {
   const source = c.from ? issued.get(c.from) : undefined;
   if (c.from && !source) throw new Error(`vector ${c.name}: no issue case ${c.from}`);
   const timezone = source?.timezone ?? 'Europe/Berlin';
@@ -317,14 +741,17 @@ function validateVector(c: ValidateCase, issued: Map<string, ReturnType<typeof i
     uses: c.uses ?? 0,
     revoked: c.revoked ?? false,
   };
-  const key = deriveOfflineKey(SECRET, keyVersion, length);
+  const key =
+    version === 2
+      ? deriveOfflineKeyV2(SECRET, keyVersion, length)
+      : deriveOfflineKey(SECRET, keyVersion, length);
   const verified = verifyOfflineCode(key, code, at, timezone);
   const credential = verified
     ? offlineCredential(verified, offlineWindow(verified, timezone), state)
     : undefined;
   const decision = decide({
     entry: code,
-    acceptedLengths: { min: 4, max: 10, offline: length },
+    acceptedLengths: { min: 4, max: 10, offline: length, offlineV2: v2CodeLength(length) },
     credential,
     now: at,
     clockTrusted,
@@ -396,6 +823,47 @@ export function buildOfflineVectors() {
       return { ...c, timezone: 'Europe/Berlin', expect: { field: result.field, message: result.message } };
     }),
     validate: VALIDATE_CASES.map((c) => validateVector(c, byName)),
+    v2: buildV2Vectors(),
+  };
+}
+
+function buildV2Vectors() {
+  const issue = ISSUE_CASES_V2.map(issueVectorV2);
+  const byName = new Map(issue.map((v) => [v.name, v]));
+  return {
+    format: 'tumbler-offline-code/2',
+    note: 'Version 2 codes are the lock length L + 3 digits: 9 header digits, then L - 6 tag digits. `length` below is L.',
+    kdf: {
+      info: offlineKeyInfoV2(0, 0)
+        .replace('key-version=0', 'key-version={version}')
+        .replace('length=0', 'length={L + 3}'),
+      keys: [
+        [1, 12],
+        [2, 12],
+        [1, 16],
+      ].map(([version, length]) => ({
+        keyVersion: version!,
+        length: length!,
+        codeLength: v2CodeLength(length!),
+        keyHex: Buffer.from(deriveOfflineKeyV2(SECRET, version!, length!).bytes).toString('hex'),
+      })),
+    },
+    layout: {
+      headerDigits: 9,
+      headerUsed: V2_HEADER_USED,
+      printedHeader: `(header * ${V2_HEADER_MULTIPLIER} + ${V2_HEADER_OFFSET}) mod 1000000000`,
+      variants: V2_VARIANTS,
+      ranges: headerRangesV2(),
+      periodDays: V2_PERIOD_DAYS,
+      windowCount: WINDOWS.length,
+    },
+    issue,
+    refuse: REFUSE_CASES_V2.map((c) => {
+      const result = planOfflineCode(c.request, { timezone: c.timezone, now: ms(c.now) });
+      if (result.ok) throw new Error(`refuse vector ${c.name} was accepted`);
+      return { ...c, expect: { field: result.field, message: result.message } };
+    }),
+    validate: VALIDATE_CASES_V2.map((c) => validateVector(c, byName, 2)),
   };
 }
 

@@ -19,14 +19,19 @@ DATA_DIR=/var/lib/lockfw
 CONFIG_DIR=/etc/lockfw
 UNIT_PATH=/etc/systemd/system/lockfw.service
 UDEV_RULES=/etc/udev/rules.d/60-lockfw.rules
+WATCHDOG_CONF=/etc/systemd/system.conf.d/60-lockfw-watchdog.conf
+# The Pi's hardware watchdog (bcm2835-wdt) takes at most about 15 s.
+RUNTIME_WATCHDOG_SEC=15s
 NODE_MIN_MAJOR=20
 NODE_MIN_MINOR=19
+# python3: better-sqlite3's source build, and lockfw's sd_notify helper (Type=notify).
 APT_PACKAGES=(gpiod util-linux-extra build-essential python3)
 
 DRY_RUN=0
 START=1
 BOARD=""
 PROVISIONING=""
+BOOT_CONFIG=""
 
 usage() {
   cat <<EOF
@@ -38,6 +43,8 @@ Usage: $PROG [--dry-run] [--board FILE] [--provisioning FILE] [--prefix DIR] [--
   --provisioning FILE  device provisioning file from 'lockctl provision'; installed
                        as $CONFIG_DIR/provisioning.json (0600) for the first start
   --prefix DIR         where the code goes (default $PREFIX; the unit expects $PREFIX)
+  --boot-config FILE   the Raspberry Pi config.txt to add dtparam=strict_gpiod to
+                       (default /boot/firmware/config.txt, else /boot/config.txt)
   --no-start           enable the service but do not (re)start it
 EOF
 }
@@ -64,6 +71,11 @@ while [ $# -gt 0 ]; do
     --prefix)
       [ $# -ge 2 ] || { printf '%s: --prefix needs a DIR\n' "$PROG" >&2; exit 2; }
       PREFIX=$2
+      shift
+      ;;
+    --boot-config)
+      [ $# -ge 2 ] || { printf '%s: --boot-config needs a FILE\n' "$PROG" >&2; exit 2; }
+      BOOT_CONFIG=$2
       shift
       ;;
     -h | --help)
@@ -128,6 +140,36 @@ write_file() {
   fi
 }
 
+# Replaces PATH with the content of NEW (a temp file, consumed), showing the diff first
+# and keeping a dated copy of an old PATH beside it; --dry-run shows the diff only.
+# MODE is for a new file; an existing one keeps its own.
+replace_with_diff() {
+  local path=$1 new=$2 mode=$3 old=$1 backup
+  [ -e "$path" ] || old=/dev/null
+  if diff -q "$old" "$new" >/dev/null 2>&1; then
+    printf '%s is already as needed\n' "$path"
+    rm -f "$new"
+    return
+  fi
+  diff -u --label "$path" --label "$path (new)" "$old" "$new" | sed 's/^/  | /' || true
+  backup="$path.lockfw-backup-$(date -u +%Y%m%dT%H%M%SZ)"
+  if [ "$DRY_RUN" -eq 1 ]; then
+    [ "$old" = /dev/null ] || printf '[dry-run] %s\n' "$(quote cp -p "$path" "$backup")"
+    printf '[dry-run] write %s: the diff above\n' "$path"
+  else
+    [ "$old" = /dev/null ] || run cp -p "$path" "$backup"
+    printf '+ write %s\n' "$path"
+    # Written beside it, then renamed over it: never half-written.
+    if [ "$old" = /dev/null ]; then
+      install -m "$mode" "$new" "$path.lockfw-new"
+    else
+      cat "$new" >"$path.lockfw-new"
+    fi
+    mv -f "$path.lockfw-new" "$path"
+  fi
+  rm -f "$new"
+}
+
 # ---------------------------------------------------------------- checks (read-only)
 
 step "Checking prerequisites"
@@ -162,6 +204,17 @@ if [ -n "$PROVISIONING" ]; then
   [ -r "$PROVISIONING" ] || die "provisioning file $PROVISIONING not found or not readable (--provisioning FILE)"
 fi
 [ -f "$REPO/scripts/lockfw.service" ] || die "$REPO/scripts/lockfw.service missing: run from a Tumbler checkout"
+if [ -z "$BOOT_CONFIG" ]; then
+  for candidate in /boot/firmware/config.txt /boot/config.txt; do
+    if [ -f "$candidate" ]; then
+      BOOT_CONFIG=$candidate
+      break
+    fi
+  done
+elif ! [ -f "$BOOT_CONFIG" ]; then
+  die "boot config $BOOT_CONFIG not found (--boot-config FILE)"
+fi
+command -v npm >/dev/null 2>&1 || die "npm is required and not on PATH (it comes with Node.js from NodeSource or nodejs.org)"
 if [ "$DRY_RUN" -eq 0 ]; then
   [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 ...); --dry-run shows the steps without root"
   command -v systemctl >/dev/null 2>&1 || die "systemd (systemctl) is required"
@@ -259,6 +312,38 @@ else
 TUMBLER_FIRST_BOOT_ARGS=--init
 EOF
 fi
+
+# ---------------------------------------------------------------- outputs and watchdog
+
+step "Raspberry Pi boot config: released GPIO lines go back to input (dtparam=strict_gpiod)"
+# Without it a Pi kernel keeps a released output at its last level, so a crashed lockfw
+# would leave the strike or motor on until ExecStopPost switches it off.
+if [ -z "$BOOT_CONFIG" ]; then
+  printf 'no /boot/firmware/config.txt or /boot/config.txt: not Raspberry Pi firmware; skipped (see docs/hardware.md)\n'
+elif grep -Eq '^[[:space:]]*dtparam=strict_gpiod(=on)?[[:space:]]*$' "$BOOT_CONFIG"; then
+  printf '%s already has dtparam=strict_gpiod\n' "$BOOT_CONFIG"
+else
+  NEW_BOOT_CONFIG=$(mktemp)
+  {
+    cat "$BOOT_CONFIG"
+    printf '\n# Added by Tumbler install-pi.sh: a released GPIO line returns to input and its pull.\n[all]\ndtparam=strict_gpiod\n'
+  } >"$NEW_BOOT_CONFIG"
+  replace_with_diff "$BOOT_CONFIG" "$NEW_BOOT_CONFIG" 0644
+  printf 'takes effect at the next boot\n'
+fi
+
+step "Hardware watchdog: systemd pets it, and the board resets if systemd hangs"
+NEW_WATCHDOG_CONF=$(mktemp)
+cat >"$NEW_WATCHDOG_CONF" <<EOF
+# Tumbler lockfw: systemd pets the hardware watchdog (/dev/watchdog, bcm2835-wdt on a Pi);
+# if systemd itself hangs, the board resets. lockfw's own watchdog is WatchdogSec= in its unit.
+[Manager]
+RuntimeWatchdogSec=$RUNTIME_WATCHDOG_SEC
+RebootWatchdogSec=2min
+EOF
+run install -d -m 0755 -o root -g root "$(dirname "$WATCHDOG_CONF")"
+replace_with_diff "$WATCHDOG_CONF" "$NEW_WATCHDOG_CONF" 0644
+run systemctl daemon-reexec
 
 # ---------------------------------------------------------------- service
 

@@ -5,8 +5,8 @@ import type { CodeRef, Credential, Decision, DenialReason, Mode } from './types.
 export interface DecisionInput {
   /** The digits entered (no `#`). */
   entry: string;
-  /** Entry lengths a credential can have: stored PINs and the offline code length. */
-  acceptedLengths: { min: number; max: number; offline: number };
+  /** Entry lengths a credential can have: stored PINs and the offline code lengths (versions 1 and 2). */
+  acceptedLengths: { min: number; max: number; offline: number; offlineV2?: number };
   /**
    * The credential the entry names (a stored code whose keyed hash matched, or a
    * verified offline code), or undefined when none does.
@@ -59,7 +59,9 @@ export function decide(input: DecisionInput): Decision {
   const { entry, acceptedLengths: lengths, credential: c, now, graceMs } = input;
   const lengthOk =
     /^\d+$/.test(entry) &&
-    ((entry.length >= lengths.min && entry.length <= lengths.max) || entry.length === lengths.offline);
+    ((entry.length >= lengths.min && entry.length <= lengths.max) ||
+      entry.length === lengths.offline ||
+      entry.length === lengths.offlineV2);
   if (!lengthOk) return denied('malformed');
   if (input.lockedOut) return denied('lockout');
   if (!c) return denied('unknown_code');

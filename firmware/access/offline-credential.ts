@@ -6,9 +6,11 @@ import {
   HOUR_MS,
   RECURRING_LIFE_DAYS,
   unpackRecurring,
+  WINDOWS,
 } from './offline-layout.ts';
+import { maskDays, unpackV2, V2_PERIOD_DAYS } from './offline-layout-v2.ts';
 import { localWallTimeToInstant } from './schedule.ts';
-import type { Credential, WeeklySchedule } from './types.ts';
+import { type Credential, WEEKDAYS, type WeeklySchedule } from './types.ts';
 
 /**
  * What a verified offline code means to the access decision: the window it stands
@@ -42,6 +44,24 @@ export function localMidnight(day: number, zone: string, edge: 'start' | 'end'):
   );
 }
 
+/**
+ * The instant a version 2 local hour number names in `zone`: the DST rules of
+ * schedule.ts (a start takes the first occurrence, an end the second, a time in the
+ * spring-forward gap the instant the gap ends).
+ */
+export function localHourInstant(hourNumber: number, zone: string, edge: 'start' | 'end'): number {
+  const day = Math.floor(hourNumber / 24);
+  const date = new Date(day * DAY_MS);
+  return localWallTimeToInstant(
+    zone,
+    date.getUTCFullYear(),
+    date.getUTCMonth() + 1,
+    date.getUTCDate(),
+    (hourNumber - day * 24) * 60,
+    edge,
+  );
+}
+
 const hh = (hour: number) => `${String(hour).padStart(2, '0')}:00`;
 
 export function recurringSchedule(param: number): WeeklySchedule {
@@ -49,7 +69,42 @@ export function recurringSchedule(param: number): WeeklySchedule {
   return { days: [...DAY_SETS[daySet]!], from: hh(from), to: hh(to) };
 }
 
+/** The weekly schedule of a version 2 recurring code (weekdays in WEEKDAYS order). */
+export function recurringScheduleV2(param: number): WeeklySchedule {
+  const { mask, window } = unpackV2('recurring', param);
+  const [from, to] = WINDOWS[window!]!;
+  const days = maskDays(mask!);
+  return { days: WEEKDAYS.filter((day) => days.includes(day)), from: hh(from), to: hh(to) };
+}
+
+/** Version 2 windows: starts on local wall hours, check-out hours, 4-week recurring lives. */
+function offlineWindowV2(fields: OfflineFields, zone: string): OfflineWindow {
+  const { kind, param, anchor } = fields;
+  if (kind === 'recurring') {
+    const { periods } = unpackV2(kind, param);
+    return {
+      validFrom: localMidnight(anchor, zone, 'start'),
+      validUntil: localMidnight(anchor + V2_PERIOD_DAYS * periods!, zone, 'end'),
+      activateBy: null,
+      schedule: recurringScheduleV2(param),
+    };
+  }
+  const from = localHourInstant(anchor, zone, 'start');
+  const activateBy = (until: number | null) =>
+    until === null ? from + ACTIVATION_MS : Math.min(from + ACTIVATION_MS, until);
+  let until: number | null;
+  if (kind === 'one_time' || kind === 'erase') until = from + ACTIVATION_MS;
+  else if (kind === 'hourly') until = from + unpackV2(kind, param).hours! * HOUR_MS;
+  else if (kind === 'daily') {
+    const { days, checkOut } = unpackV2(kind, param);
+    const endHour = (Math.floor(anchor / 24) + days!) * 24 + checkOut!;
+    until = localHourInstant(endHour, zone, 'end');
+  } else until = null;
+  return { validFrom: from, validUntil: until, activateBy: activateBy(until), schedule: null };
+}
+
 export function offlineWindow(fields: OfflineFields, zone: string): OfflineWindow {
+  if (fields.version === 2) return offlineWindowV2(fields, zone);
   const activation = (from: number, until: number) => Math.min(from + ACTIVATION_MS, until);
   const { kind, param, anchor } = fields;
   switch (kind) {

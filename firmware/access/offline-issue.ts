@@ -7,13 +7,14 @@ import {
   checkSecret,
   DEFAULT_CODE_LENGTH,
   deriveOfflineKey,
+  deriveOfflineKeyV2,
   encodeOfflineCode,
   groupCode,
   localDayNumber,
   type OfflineFields,
   type OfflineKind,
 } from './offline.ts';
-import { type OfflineWindow, offlineWindow } from './offline-credential.ts';
+import { localHourInstant, type OfflineWindow, offlineWindow } from './offline-credential.ts';
 import {
   DAY_MS,
   DAY_SETS,
@@ -22,7 +23,18 @@ import {
   MAX_HOURS,
   OFFLINE_KINDS,
   packRecurring,
+  WINDOWS,
 } from './offline-layout.ts';
+import {
+  packV2,
+  unpackV2,
+  V2_MAX_DAYS,
+  V2_MAX_HOURS,
+  V2_MAX_PERIODS,
+  V2_PERIOD_DAYS,
+  V2_VARIANTS,
+  type V2Params,
+} from './offline-layout-v2.ts';
 import { isValidZone, localDateTimeToInstant, parseClockTime } from './schedule.ts';
 import { WEEKDAYS, type Weekday, type WeeklySchedule } from './types.ts';
 
@@ -41,6 +53,16 @@ export interface OfflineRequest {
   /** Whole hours "HH:00" of a recurring code's daily window. */
   from?: string;
   to?: string;
+  /** The format version: 1 (default) or 2 (offline-layout-v2.ts). The fields below are version 2 only. */
+  version?: number;
+  /** Which of the distinct codes for the same slot: 0 up to V2_VARIANTS[kind] - 1 (default 0). */
+  variant?: number;
+  /** daily: local check-in hour "HH:00" on the start date (a start given as a date only). */
+  checkIn?: string;
+  /** daily: local check-out hour "HH:00" on the end date (default 00:00). */
+  checkOut?: string;
+  /** recurring: life in weeks, a multiple of 4 from 4 to 52. */
+  weeks?: number;
 }
 
 export interface IssueOptions {
@@ -69,7 +91,12 @@ export type OfflineRequestField =
   | 'from'
   | 'to'
   | 'timezone'
-  | 'length';
+  | 'length'
+  | 'version'
+  | 'variant'
+  | 'checkIn'
+  | 'checkOut'
+  | 'weeks';
 
 export type PlanResult =
   | { ok: true; plan: OfflinePlan }
@@ -87,6 +114,10 @@ export class OfflineRequestError extends TumblerError {
 }
 
 export interface IssuedOfflineCode {
+  /** The format version (1 or 2). */
+  version: 1 | 2;
+  /** Version 2: which of the codes for the same slot (0 for version 1). */
+  variant: number;
   /** The digits to type, then `#`. */
   code: string;
   /** The same, grouped for people: "1234-5678-9012". */
@@ -261,6 +292,13 @@ export function planOfflineCode(request: OfflineRequest, options: IssueOptions =
     return fail('length', (error as Error).message.replace(/^length /, ''));
   }
   if (typeof request !== 'object' || request === null) return fail('kind', 'request must be an object');
+  if (request.version !== undefined && request.version !== 1 && request.version !== 2)
+    return fail('version', `must be 1 or 2 (got ${String(request.version)})`);
+  if (request.version === 2) return planV2(request, zone, length, options.now ?? Date.now());
+  for (const field of V2_ONLY) {
+    if (request[field] !== undefined)
+      return fail(field, 'needs version 2: a version 1 code has no room for it');
+  }
   const kp = kindAndParam(request);
   if ('ok' in kp) return kp;
   const start = parseStart(request.start, zone);
@@ -275,17 +313,159 @@ export function planOfflineCode(request: OfflineRequest, options: IssueOptions =
   return { ok: true, plan: { fields, window, timezone: zone, length } };
 }
 
+const V2_ONLY = ['variant', 'checkIn', 'checkOut', 'weeks'] as const;
+
+/** A weekday list ("mon,thu" or ["mon", "thu"]) as a version 2 mask (Monday bit 0). */
+function weekdayMask(value: unknown): number | Fail {
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  if (!list || list.length === 0) return fail('daysOfWeek', 'must list weekdays (mon..sun), e.g. mon,thu');
+  let mask = 0;
+  for (const raw of list) {
+    const bit = (WEEKDAYS as readonly string[]).indexOf(String(raw).trim().toLowerCase().slice(0, 3));
+    if (bit < 0) return fail('daysOfWeek', `"${String(raw)}" is not a weekday (mon..sun)`);
+    mask |= 1 << bit;
+  }
+  return mask;
+}
+
+function wholeHourOfDay(field: 'checkIn' | 'checkOut', value: unknown): number | Fail {
+  const minutes = typeof value === 'string' ? parseClockTime(value) : undefined;
+  if (minutes === undefined || minutes % 60 !== 0 || minutes > 23 * 60)
+    return fail(field, 'must be a whole local hour HH:00 (00:00-23:00)');
+  return minutes / 60;
+}
+
+/**
+ * The local hour number a version 2 start names, checked to round-trip: a start must be
+ * a whole local hour that the lock's one DST rule (first occurrence) reads back as the
+ * same instant, so the second 02:00 of a fall-back night cannot be named.
+ */
+function localHourAnchor(ms: number, zone: string, kind: OfflineKind): number | Fail {
+  const local = DateTime.fromMillis(ms, { zone });
+  if (local.minute !== 0 || local.second !== 0 || local.millisecond !== 0)
+    return fail('start', `a version 2 ${kind} code starts on a whole local hour; got ${iso(ms, zone)}`);
+  const hour = Date.UTC(local.year, local.month - 1, local.day) / HOUR_MS + local.hour;
+  if (localHourInstant(hour, zone, 'start') !== ms) {
+    return fail(
+      'start',
+      `names the second occurrence of ${local.toFormat('HH:mm')} on the night clocks go back; the lock reads a local start as the first`,
+    );
+  }
+  return hour;
+}
+
+function planV2(request: OfflineRequest, zone: string, length: number, now: number): PlanResult {
+  const kind = request.kind as OfflineKind;
+  if (!(OFFLINE_KINDS as readonly string[]).includes(kind))
+    return fail('kind', `must be one of ${OFFLINE_KINDS.join(', ')}`);
+  const owners: Array<[keyof OfflineRequest & OfflineRequestField, OfflineKind]> = [
+    ['hours', 'hourly'],
+    ['days', 'daily'],
+    ['checkIn', 'daily'],
+    ['checkOut', 'daily'],
+    ['daysOfWeek', 'recurring'],
+    ['from', 'recurring'],
+    ['to', 'recurring'],
+    ['weeks', 'recurring'],
+  ];
+  for (const [field, owner] of owners) {
+    if (owner !== kind && request[field] !== undefined)
+      return fail(field, `belongs to kind ${owner}, not ${kind}`);
+  }
+  const variants = V2_VARIANTS[kind];
+  const variant = request.variant ?? 0;
+  if (!Number.isInteger(variant) || variant < 0 || variant >= variants) {
+    return fail(
+      'variant',
+      variants === 1
+        ? `must be 0: a ${kind} code has one variant`
+        : `must be a whole number 0-${variants - 1} for kind ${kind} (got ${String(variant)})`,
+    );
+  }
+  const p: V2Params = { variant };
+  if (kind === 'hourly') {
+    const bad = checkDuration('hours', request.hours, V2_MAX_HOURS);
+    if (bad) return bad;
+    p.hours = request.hours!;
+  } else if (kind === 'daily') {
+    const bad = checkDuration('days', request.days, V2_MAX_DAYS);
+    if (bad) return bad;
+    p.days = request.days!;
+    const checkOut = wholeHourOfDay('checkOut', request.checkOut ?? '00:00');
+    if (typeof checkOut !== 'number') return checkOut;
+    p.checkOut = checkOut;
+  } else if (kind === 'recurring') {
+    const mask = weekdayMask(request.daysOfWeek);
+    if (typeof mask !== 'number') return mask;
+    if (request.from === undefined) return fail('from', 'is required for kind recurring (HH:00)');
+    if (request.to === undefined) return fail('to', 'is required for kind recurring (HH:00)');
+    const from = wholeHour('from', request.from);
+    if (typeof from !== 'number') return from;
+    const to = wholeHour('to', request.to);
+    if (typeof to !== 'number') return to;
+    if (from === to) return fail('to', 'must differ from from');
+    const weeks = request.weeks;
+    const maxWeeks = (V2_MAX_PERIODS * V2_PERIOD_DAYS) / 7;
+    if (
+      typeof weeks !== 'number' ||
+      !Number.isInteger(weeks) ||
+      weeks < 4 ||
+      weeks > maxWeeks ||
+      weeks % 4 !== 0
+    ) {
+      return fail(
+        'weeks',
+        `must be a multiple of 4 from 4 to ${maxWeeks}${weeks === undefined ? '' : ` (got ${String(weeks)})`}`,
+      );
+    }
+    p.mask = mask;
+    p.window = WINDOWS.findIndex(([f, t]) => f === from && t === to);
+    p.periods = weeks / 4;
+  }
+  // A daily code's check-in joins a start given as a date; otherwise the start carries the time.
+  let startText = request.start;
+  if (request.checkIn !== undefined) {
+    if (typeof startText !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(startText))
+      return fail(
+        'checkIn',
+        'goes with a start given as a date (2026-12-01); else the start carries the time',
+      );
+    const checkIn = wholeHourOfDay('checkIn', request.checkIn);
+    if (typeof checkIn !== 'number') return checkIn;
+    startText = `${startText}T${String(checkIn).padStart(2, '0')}:00`;
+  }
+  const start = parseStart(startText, zone);
+  if ('ok' in start) return start;
+  let anchor: number | Fail;
+  if (kind === 'recurring') anchor = anchorOf(kind, start, zone);
+  else anchor = localHourAnchor(start.ms, zone, kind);
+  if (typeof anchor !== 'number') return anchor;
+  if (anchor < 0 || anchor > 0xffff_ffff) return fail('start', 'is outside the range the format can carry');
+  const fields: OfflineFields = { version: 2, kind, param: packV2(kind, p), anchor };
+  const window = offlineWindow(fields, zone);
+  if (window.validUntil !== null && window.validUntil <= window.validFrom)
+    return fail('checkOut', 'ends before the code starts (the clocks skip that hour)');
+  const problem = timeProblem(kind, window, now, zone);
+  if (problem) return problem;
+  return { ok: true, plan: { fields, window, timezone: zone, length } };
+}
+
 /** Encodes a checked plan under the lock's secret and key version. */
 export function encodePlan(secret: Uint8Array, keyVersion: number, plan: OfflinePlan): IssuedOfflineCode {
-  const key = deriveOfflineKey(secret, keyVersion, plan.length);
+  const v2 = plan.fields.version === 2;
+  const key = v2
+    ? deriveOfflineKeyV2(secret, keyVersion, plan.length)
+    : deriveOfflineKey(secret, keyVersion, plan.length);
   const { code, mac } = encodeOfflineCode(key, plan.fields);
   return {
+    version: v2 ? 2 : 1,
+    variant: v2 ? unpackV2(plan.fields.kind, plan.fields.param).variant : 0,
     code,
     grouped: groupCode(code),
     fingerprint: mac.fingerprint,
     kind: plan.fields.kind,
     keyVersion,
-    length: plan.length,
+    length: code.length,
     timezone: plan.timezone,
     fields: plan.fields,
     validFrom: plan.window.validFrom,

@@ -16,6 +16,14 @@ import {
   unwhitenHeader,
   whitenHeader,
 } from './offline-layout.ts';
+import {
+  decodeHeaderV2,
+  encodeHeaderV2,
+  unwhitenHeaderV2,
+  V2_EXTRA_DIGITS,
+  V2_HEADER_DIGITS,
+  whitenHeaderV2,
+} from './offline-layout-v2.ts';
 
 /**
  * The offline-code format (docs/offline-codes.md): key derivation, the MAC, the
@@ -34,6 +42,12 @@ export const DEFAULT_CODE_LENGTH = 12;
 export const DEVICE_KDF_SALT = 'tumbler/device-keys/v1';
 export const offlineKeyInfo = (version: number, length: number) =>
   `tumbler/offline-code/v1 key-version=${version} length=${length}`;
+/** Version 2 keys: a different info string, and the length is the version 2 code's own. */
+export const offlineKeyInfoV2 = (version: number, length: number) =>
+  `tumbler/offline-code/v2 key-version=${version} length=${length}`;
+
+/** The length of a version 2 code on a lock whose version 1 length is `length`. */
+export const v2CodeLength = (length: number) => length + V2_EXTRA_DIGITS;
 
 /** Fingerprint: bytes 20..27 of the MAC, which dynamic truncation never reads (it reads 0..18 and 31). */
 const FINGERPRINT_FROM = 20;
@@ -43,8 +57,11 @@ export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
 /** The versioned offline key of one lock, for one code length. */
 export interface OfflineKey {
   readonly version: number;
+  /** The length of the codes this key checks (version 2: the lock's length + 3). */
   readonly length: number;
   readonly bytes: Uint8Array;
+  /** Present on version 2 keys only. */
+  readonly format?: 2;
 }
 
 export function checkSecret(secret: Uint8Array): void {
@@ -87,12 +104,43 @@ export function deriveOfflineKey(
   return { version, length, bytes: Buffer.from(bytes) };
 }
 
+/**
+ * The version 2 key for a lock whose version 1 length is `length`: HKDF with the
+ * version 2 info string naming the version 2 code length (length + 3).
+ */
+export function deriveOfflineKeyV2(
+  secret: Uint8Array,
+  version: number,
+  length = DEFAULT_CODE_LENGTH,
+): OfflineKey {
+  checkSecret(secret);
+  checkKeyVersion(version);
+  checkCodeLength(length);
+  const codeLength = v2CodeLength(length);
+  const bytes = hkdf(
+    sha256,
+    secret,
+    utf8ToBytes(DEVICE_KDF_SALT),
+    utf8ToBytes(offlineKeyInfoV2(version, codeLength)),
+    32,
+  );
+  return { version, length: codeLength, bytes: Buffer.from(bytes), format: 2 };
+}
+
+const headerDigitsOf = (key: OfflineKey) => (key.format === 2 ? V2_HEADER_DIGITS : HEADER_DIGITS);
+
 /** The fields a code carries, with its anchor made absolute. */
 export interface OfflineFields {
+  /** The format version: absent for version 1, 2 for version 2 (offline-layout-v2.ts). */
+  version?: 2;
   kind: OfflineKind;
   /** hours (hourly), days (daily), packed day set and window (recurring), else 0. */
   param: number;
-  /** UTC hour index (one_time, hourly, erase) or date number, days since 1970-01-01 (the rest). */
+  /**
+   * Version 1: UTC hour index (one_time, hourly, erase) or date number, days since
+   * 1970-01-01 (the rest). Version 2: local hour number (local date number x 24 + hour)
+   * for every kind but recurring, which keeps the local date number.
+   */
   anchor: number;
 }
 
@@ -127,7 +175,7 @@ export interface OfflineMac {
 
 export function offlineMac(key: OfflineKey, fields: OfflineFields): OfflineMac {
   const mac = macOf(key, fields.kind, fields.param, fields.anchor);
-  const tagDigits = key.length - HEADER_DIGITS;
+  const tagDigits = key.length - headerDigitsOf(key);
   const truncated = dynamicTruncate(mac);
   return {
     counterHex: Buffer.from(offlineCounter(fields)).toString('hex'),
@@ -140,6 +188,13 @@ export function offlineMac(key: OfflineKey, fields: OfflineFields): OfflineMac {
 
 /** The code's digits: six header digits, then the tag. */
 export function encodeOfflineCode(key: OfflineKey, fields: OfflineFields): { code: string; mac: OfflineMac } {
+  if ((fields.version === 2) !== (key.format === 2))
+    throw new RangeError('fields and key must be of the same format version');
+  if (fields.version === 2) {
+    const printed = whitenHeaderV2(encodeHeaderV2(fields.kind, fields.param, fields.anchor));
+    const mac = offlineMac(key, fields);
+    return { code: String(printed).padStart(V2_HEADER_DIGITS, '0') + mac.tag, mac };
+  }
   const header = String(whitenHeader(encodeHeader(fields.kind, fields.param, fields.anchor))).padStart(
     HEADER_DIGITS,
     '0',
@@ -169,6 +224,15 @@ let lastOffset = 0;
  * validator pays for luxon once, not per entry.
  */
 export function localDayNumber(epochMs: number, zone: string): number {
+  return Math.floor((epochMs + localOffsetMs(epochMs, zone)) / DAY_MS);
+}
+
+/** The local wall hour at `epochMs` in `zone`: local date number x 24 + hour (version 2 anchors). */
+export function localHourNumber(epochMs: number, zone: string): number {
+  return Math.floor((epochMs + localOffsetMs(epochMs, zone)) / HOUR_MS);
+}
+
+function localOffsetMs(epochMs: number, zone: string): number {
   const bucket = Math.floor(epochMs / 900_000);
   if (bucket !== lastBucket || zone !== lastZone) {
     const cacheKey = `${zone}|${bucket}`;
@@ -182,7 +246,7 @@ export function localDayNumber(epochMs: number, zone: string): number {
     lastBucket = bucket;
     lastOffset = offset;
   }
-  return Math.floor((epochMs + lastOffset * 60_000) / DAY_MS);
+  return lastOffset * 60_000;
 }
 
 /** A code that verified: its fields and fingerprint. */
@@ -205,6 +269,7 @@ export function verifyOfflineCode(
   zone: string,
 ): VerifiedOfflineCode | undefined {
   if (entry.length !== key.length || !ALL_DIGITS.test(entry)) return undefined;
+  if (key.format === 2) return verifyV2(key, entry, refMs, zone);
   const slot = decodeHeader(unwhitenHeader(Number(entry.slice(0, HEADER_DIGITS))));
   if (!slot) return undefined;
   const now = slot.unit === 'hour' ? Math.floor(refMs / HOUR_MS) : localDayNumber(refMs, zone);
@@ -216,6 +281,31 @@ export function verifyOfflineCode(
     return undefined;
   // A literal, not a spread: object spread costs more than the rest of the validator.
   return {
+    kind: slot.kind,
+    param: slot.param,
+    anchor,
+    fingerprint: fingerprintOf(mac),
+    keyVersion: key.version,
+  };
+}
+
+/** Version 2: the same steps; the anchor is a local hour (or local date) rebuilt in `zone`. */
+function verifyV2(
+  key: OfflineKey,
+  entry: string,
+  refMs: number,
+  zone: string,
+): VerifiedOfflineCode | undefined {
+  const slot = decodeHeaderV2(unwhitenHeaderV2(Number(entry.slice(0, V2_HEADER_DIGITS))));
+  if (!slot) return undefined;
+  const now = slot.unit === 'hour' ? localHourNumber(refMs, zone) : localDayNumber(refMs, zone);
+  const anchor = rebuildAnchor(slot, now);
+  if (!(anchor >= 0 && anchor <= 0xffff_ffff)) return undefined;
+  const mac = macOf(key, slot.kind, slot.param, anchor);
+  if (dynamicTruncate(mac) % 10 ** (key.length - V2_HEADER_DIGITS) !== Number(entry.slice(V2_HEADER_DIGITS)))
+    return undefined;
+  return {
+    version: 2,
     kind: slot.kind,
     param: slot.param,
     anchor,
@@ -238,17 +328,30 @@ export function locateOfflineCode(
   aheadDays = 367,
 ): VerifiedOfflineCode | undefined {
   if (entry.length !== key.length || !ALL_DIGITS.test(entry)) return undefined;
-  const slot = decodeHeader(unwhitenHeader(Number(entry.slice(0, HEADER_DIGITS))));
+  const v2 = key.format === 2;
+  const digits = headerDigitsOf(key);
+  const printed = Number(entry.slice(0, digits));
+  const slot = v2 ? decodeHeaderV2(unwhitenHeaderV2(printed)) : decodeHeader(unwhitenHeader(printed));
   if (!slot) return undefined;
-  const now = slot.unit === 'hour' ? Math.floor(aroundMs / HOUR_MS) : localDayNumber(aroundMs, zone);
+  const now =
+    slot.unit === 'day'
+      ? localDayNumber(aroundMs, zone)
+      : v2
+        ? localHourNumber(aroundMs, zone)
+        : Math.floor(aroundMs / HOUR_MS);
   const last = now + (slot.unit === 'hour' ? aheadDays * 24 : aheadDays);
-  const tag = Number(entry.slice(HEADER_DIGITS));
+  const tag = Number(entry.slice(digits));
   for (let anchor = rebuildAnchor(slot, now); anchor <= last; anchor += slot.modulus) {
     if (anchor < 0 || anchor > 0xffff_ffff) continue;
     const fields: OfflineFields = { kind: slot.kind, param: slot.param, anchor };
     const mac = macOf(key, fields.kind, fields.param, fields.anchor);
-    if (dynamicTruncate(mac) % 10 ** (key.length - HEADER_DIGITS) === tag) {
-      return { ...fields, fingerprint: fingerprintOf(mac), keyVersion: key.version };
+    if (dynamicTruncate(mac) % 10 ** (key.length - digits) === tag) {
+      return {
+        ...(v2 ? { version: 2 as const } : {}),
+        ...fields,
+        fingerprint: fingerprintOf(mac),
+        keyVersion: key.version,
+      };
     }
   }
   return undefined;

@@ -1,7 +1,7 @@
 import type { Mode } from './types.ts';
 
 /** Who may move the bolt without a keypad entry. */
-export const REMOTE_ACTORS = ['gateway', 'home_assistant', 'technician'] as const;
+export const REMOTE_ACTORS = ['gateway', 'home_assistant', 'technician', 'matter'] as const;
 export type RemoteActor = (typeof REMOTE_ACTORS)[number];
 
 export type RemoteTarget = 'locked' | 'unlocked';
@@ -33,12 +33,20 @@ export type RemoteVerdict = { allowed: true } | { allowed: false; reason: Remote
  * - The gateway (signed commands) and a logged-in technician may unlock in every mode.
  * - Home Assistant cannot sign: it may unlock only where the installation enabled it,
  *   and never in `vacation` or `privacy` mode (the modes that admit master codes only).
+ * - A Matter controller without a PIN (matter.requirePinForRemoteOperation off) is a
+ *   fabric member, not a person at the door: never in `vacation` or `privacy` mode either.
+ *   With a PIN, Matter goes through the keypad decision instead of this rule.
  */
 export function judgeRemote(request: RemoteRequest): RemoteVerdict {
   const { actor, target, mode } = request;
   if (target === 'locked') {
     if (mode === 'passage')
       return refuse('passage_mode', 'passage mode holds the lock open; set the mode to normal first');
+    return { allowed: true };
+  }
+  if (actor === 'matter') {
+    if (mode === 'vacation' || mode === 'privacy')
+      return refuse('mode_restricted', `a Matter controller may not unlock without a PIN in ${mode} mode`);
     return { allowed: true };
   }
   if (actor !== 'home_assistant') return { allowed: true };

@@ -10,12 +10,16 @@ import { BAUD_RATES, DEFAULT_BAUD } from '../diag/baud.ts';
 import type { TumblerError } from '../errors.ts';
 import { checkDataDir, type Firmware, openStore, startFirmware } from '../firmware.ts';
 import { LOG_LEVELS, type LogControl, stdoutSink } from '../log.ts';
+// Type only (erased): matter.js itself loads only with --matter.
+import type { MatterNode } from '../matter/start.ts';
 import { createOfflineResolver } from '../offline-path.ts';
 import { installProvisioning } from '../provisioning.ts';
 import { firmwareControlExtension } from '../sim-control.ts';
+import { deviceKeyPresent } from '../store/binding.ts';
 import { assertStoreFilesIntact, onStoreFilesChanged } from '../store/db.ts';
 import type { SyncLink } from '../sync/link.ts';
 import { loadSyncFiles, startSync } from '../sync/start.ts';
+import { startSystemdNotifier } from '../systemd-notify.ts';
 
 export const RUN_HELP = `Usage: lockfw run --hal sim|linux --data DIR [options]
 
@@ -41,6 +45,12 @@ Runs the lock headless (boards, tests). Logs are JSON lines on stdout.
   --log-level LEVEL        ${LOG_LEVELS.join('|')}
   --serial PATH            serve the diagnostics console on a serial device (docs/diagnostics.md)
   --baud N                 its baud rate (default ${DEFAULT_BAUD})
+  --matter                 be a Matter Door Lock too (config \`matter\`; docs/matter.md); prints
+                           the setup code and QR payload while no fabric holds the lock
+
+With --hal linux, every output of the board is driven off first of all (as lockfw
+outputs-off does). Under systemd with Type=notify ($NOTIFY_SOCKET), READY=1 is sent
+once everything is up and WATCHDOG=1 every WatchdogSec/2 (docs/hardware.md).
 
 SIGINT or SIGTERM shuts down cleanly: the motor is stopped (safe state) and the
 database closed. Settings also come from LOCKFW_* environment variables.`;
@@ -67,6 +77,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     'mqtt-key': { type: 'string' },
     'device-id': { type: 'string' },
     serial: { type: 'string' },
+    matter: { type: 'boolean' },
     baud: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -91,6 +102,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError(
       `${command}: --baud must be one of ${BAUD_RATES.join(', ')}, got ${JSON.stringify(values.baud)}`,
     );
+  }
+  // A crash can leave the strike or motor on (a Pi kernel keeps a released line at its
+  // last level): drive every output off before anything else that could fail.
+  if (halKind === 'linux') {
+    const { assertAllSafe, switchOutputsOff } = await import('../../hal/linux/index.ts');
+    assertAllSafe(await switchOutputsOff(values.board!));
   }
   const overrides: Record<string, unknown> = {};
   if (values.timezone) overrides.timezone = values.timezone;
@@ -120,6 +137,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   // relay or broker connection); any failure is one line and a non-zero exit.
   const syncFiles = config.mqtt ? loadSyncFiles(config.mqtt) : undefined;
   checkDataDir(dataDir, values.init ?? false);
+  // Looked at before --provisioning can write device.key: a key already here means a store lived here.
+  const keyFoundAtStart = deviceKeyPresent(dataDir);
   const provisioned = values.provisioning ? installProvisioning(dataDir, values.provisioning) : undefined;
   // The provisioning file names the device unless the config or a flag does.
   const deviceId =
@@ -127,6 +146,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const store = openStore(dataDir, {
     init: values.init ?? false,
     replaceLost: values['replace-lost-store'] ?? false,
+    keyFoundAtStart,
   });
   const log: LogControl = { level: config.logLevel, sink: stdoutSink };
   if (store.replaced) {
@@ -207,11 +227,43 @@ export async function runCommand(argv: string[]): Promise<number> {
       );
     }
     if (config.mqtt && syncFiles) {
-      const started = startSync(firmware, config.mqtt, deviceId, syncFiles);
+      const keypad = simHal?.keypad;
+      const started = startSync(
+        firmware,
+        config.mqtt,
+        deviceId,
+        syncFiles,
+        keypad ? (keys) => keypad.press(keys) : undefined,
+      );
       link = started;
       stops.push(() => started.stop());
     }
-    const diagContext = { firmware, hal, scheduler, deviceId, logControl: log, ...(link ? { link } : {}) };
+    let matter: MatterNode | undefined;
+    if (values.matter) {
+      // Loaded only when asked for: matter.js costs memory a lock without Matter never pays.
+      const started = await (await import('../matter/start.ts')).startMatter(firmware, config.matter);
+      matter = started;
+      stops.push(() => started.close());
+      const line = started.commissioned()
+        ? { msg: 'matter node commissioned', fabrics: started.fabrics().length }
+        : {
+            msg: 'matter pairing',
+            manual_code: started.pairing.manualPairingCode,
+            qr_payload: started.pairing.qrPairingCode,
+          };
+      process.stdout.write(
+        `${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:matter', ...line })}\n`,
+      );
+    }
+    const diagContext = {
+      firmware,
+      hal,
+      scheduler,
+      deviceId,
+      logControl: log,
+      ...(link ? { link } : {}),
+      ...(matter ? { matter } : {}),
+    };
     if (values.serial) {
       // Loaded only when asked for: serialport's native binding costs boot time and memory.
       const serialConsole = (await import('../diag/serial-transport.ts')).startSerialConsole({
@@ -221,6 +273,17 @@ export async function runCommand(argv: string[]): Promise<number> {
         log: firmware.log.child('diag'),
       });
       stops.push(() => serialConsole.close());
+    }
+    // Under systemd (Type=notify): started, then alive while the event loop runs.
+    const systemd = await startSystemdNotifier(process.env, firmware.log.child('systemd'));
+    if (systemd) {
+      stops.push(() => systemd.close());
+      systemd.notify('READY=1');
+      if (systemd.watchdogIntervalMs !== undefined) {
+        const pings = setInterval(() => systemd.notify('WATCHDOG=1'), systemd.watchdogIntervalMs);
+        stops.push(() => clearInterval(pings));
+      }
+      stops.push(() => systemd.notify('STOPPING=1'));
     }
   } catch (error) {
     await stopAll();

@@ -29,13 +29,14 @@ interface Running {
 }
 
 /**
- * A line starting with `login` holds a token: everything typed after the word is
- * secret, with or without a space (`loginTOKEN` is a token typed in a hurry). Such a
- * line is masked, never kept in the history and never quoted back.
+ * A line with a word starting `login` holds a token: everything typed after the word
+ * is secret, with or without a space (`loginTOKEN` is a token typed in a hurry), and
+ * wherever the word stands (`--json login TOKEN` logs in too). Such a line is masked,
+ * never kept in the history and never quoted back.
  */
 export function loginSecretFrom(line: string): number | undefined {
-  const match = /^\s*login\s*/i.exec(line);
-  return match ? match[0].length : undefined;
+  const match = /(?:^|\s)login\s*/i.exec(line);
+  return match ? match.index + match[0].length : undefined;
 }
 
 const END_MESSAGES: Partial<Record<SessionEndReason, string>> = {

@@ -43,6 +43,15 @@ export interface DiagContext {
   readonly link?: DiagLink;
   /** The shared log settings, so `log level` can show and change them. */
   readonly logControl?: LogControl;
+  /** The Matter node (lockfw run --matter), for `matter pair`; absent: the lock runs without it. */
+  readonly matter?: DiagMatter;
+}
+
+/** What `matter pair` shows of the Matter node (firmware/matter/start.ts's MatterNode). */
+export interface DiagMatter {
+  readonly pairing: { manualPairingCode: string; qrPairingCode: string };
+  commissioned(): boolean;
+  fabrics(): Array<{ index: number; label: string }>;
 }
 
 /** The device id tokens and the prompt use. */

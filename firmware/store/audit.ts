@@ -36,6 +36,11 @@ export interface AuditChainState {
   head: AuditAnchor;
   /** The last pruned row (seq 0 and GENESIS_HASH before any pruning): verification starts here. */
   checkpoint: AuditAnchor;
+  /**
+   * The outbox's start (firmware/store/outbox.ts): every row up to it was acknowledged by
+   * the gateway or dropped on overflow; the rows after it are the events still queued.
+   */
+  acked: number;
 }
 
 export type AuditVerification =
@@ -88,6 +93,15 @@ interface RawChain {
   head_hash: string;
   checkpoint_seq: number;
   checkpoint_hash: string;
+  acked_seq: number;
+}
+
+/** What every row carries besides its hashed content (migration 9). */
+export interface AuditStamp {
+  /** The boot that writes the rows (events carry it as `boot_id`). */
+  bootId: string;
+  /** The clock floor now (firmware/clock.ts): read back from the newest row at start. */
+  clockFloor: () => number;
 }
 
 /**
@@ -95,7 +109,10 @@ interface RawChain {
  * clock event and jam. Rows carry ids and names, never PINs. The chain is keyed
  * (auditRowHash) and anchored at both ends in the audit_chain table (migration 6):
  * the head moves with every append (a trigger, same transaction), the checkpoint with
- * every prune (firmware/store/retention.ts).
+ * every prune (firmware/store/retention.ts). The head stays a separate anchor rather
+ * than being read off the newest row: only a copy outside the rows shows rows deleted
+ * from the end, and it costs about 1% of a commit (docs/reliability.md, What a decision commits).
+ * Each row also carries its boot id and the clock floor (stamp), outside the hash.
  */
 export class AuditLog {
   private readonly chain;
@@ -103,7 +120,9 @@ export class AuditLog {
   private readonly recent;
   private readonly since;
   private readonly hashOf;
+  private readonly tailFloor;
   private readonly listeners = new Set<(row: AuditRow) => void>();
+  private stamping: AuditStamp | undefined;
 
   constructor(
     private readonly db: Db,
@@ -111,10 +130,13 @@ export class AuditLog {
   ) {
     if (!(key instanceof Uint8Array) || key.length !== 32) throw new TypeError('key must be 32 bytes');
     this.chain = db.prepare<[], RawChain>(
-      'SELECT keyed, head_seq, head_hash, checkpoint_seq, checkpoint_hash FROM audit_chain WHERE id = 1',
+      'SELECT keyed, head_seq, head_hash, checkpoint_seq, checkpoint_hash, acked_seq FROM audit_chain WHERE id = 1',
     );
     this.insert = db.prepare(
-      'INSERT INTO audit (seq, at, type, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO audit (seq, at, type, data, prev_hash, hash, boot_id, clock_floor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.tailFloor = db.prepare<[], { clock_floor: number }>(
+      'SELECT clock_floor FROM audit WHERE clock_floor IS NOT NULL ORDER BY seq DESC LIMIT 1',
     );
     this.recent = db.prepare<[number], RawAuditRow>('SELECT * FROM audit ORDER BY seq DESC LIMIT ?');
     this.since = db.prepare<[number, number], RawAuditRow>(
@@ -131,7 +153,8 @@ export class AuditLog {
     const prevHash = chain.head.hash;
     const text = JSON.stringify(data);
     const hash = auditRowHash(this.key, prevHash, seq, at, type, text);
-    this.insert.run(seq, at, type, text, prevHash, hash);
+    const stamp = this.stamping;
+    this.insert.run(seq, at, type, text, prevHash, hash, stamp?.bootId ?? null, stamp?.clockFloor() ?? null);
     const row: AuditRow = { seq, at, type, data, prevHash, hash };
     // Listeners hear about the row once the surrounding transaction has committed, and
     // not at all when it rolled back (a commit that failed on a full disk).
@@ -140,6 +163,16 @@ export class AuditLog {
       else this.notify(row);
     }
     return row;
+  }
+
+  /** From now on every row carries this boot's id and the clock floor (firmware start). */
+  stamp(stamp: AuditStamp): void {
+    this.stamping = stamp;
+  }
+
+  /** The clock floor the newest stamped row carries (undefined before any): the saved floor. */
+  lastClockFloor(): number | undefined {
+    return this.tailFloor.get()?.clock_floor;
   }
 
   onAppend(listener: (row: AuditRow) => void): () => void {
@@ -167,6 +200,7 @@ export class AuditLog {
       keyed: row.keyed === 1,
       head: { seq: row.head_seq, hash: row.head_hash },
       checkpoint: { seq: row.checkpoint_seq, hash: row.checkpoint_hash },
+      acked: row.acked_seq,
     };
   }
 
@@ -213,8 +247,7 @@ export class AuditLog {
 
   /**
    * Deletes every row up to `seq` and makes the last of them the checkpoint, in one
-   * transaction. Outbox rows of deleted rows go with them (foreign key cascade); the
-   * caller (firmware/store/retention.ts) decides what may go.
+   * transaction; the caller (firmware/store/retention.ts) decides what may go.
    */
   pruneThrough(seq: number): number {
     if (!Number.isSafeInteger(seq) || seq < 1) throw new RangeError('seq must be a positive integer');

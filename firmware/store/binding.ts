@@ -33,6 +33,23 @@ export interface OpenStoreOptions {
   init?: boolean;
   /** Start a new, empty store beside a device.key whose lock.db is lost (`--replace-lost-store`). */
   replaceLost?: boolean;
+  /**
+   * device.key was in the data dir before this start could write one (`lockfw run`,
+   * read before `--provisioning`): then a store lived here, and `init` makes no new one
+   * beside it even when lock.db and store.id are both gone (`--init` can stay in a unit's
+   * first-boot arguments for good).
+   */
+  keyFoundAtStart?: boolean;
+}
+
+/** Whether `dataDir` holds a device.key (any file by that name). */
+export function deviceKeyPresent(dataDir: string): boolean {
+  try {
+    lstatSync(join(dataDir, DEVICE_KEY_FILE));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface BoundStore {
@@ -179,6 +196,11 @@ export function openBoundStore(dataDir: string, options: OpenStoreOptions = {}):
       throw new TumblerError(
         'store_missing',
         `no lock store in ${dataDir} (first start: lockfw run --init) (${RECOVERY})`,
+      );
+    if (options.keyFoundAtStart)
+      throw new TumblerError(
+        'store_lost',
+        `${keyPath} is here but neither lock.db nor store.id: the store that lived here is lost, with its codes, use counts and offline-code state. Restore lock.db and store.id from a backup (a first start cut short before its store existed: remove device.key and start again); --init makes no store beside a device.key that was already here (${RECOVERY})`,
       );
     secret = keyState === 'missing' ? createDeviceSecret(dataDir) : readDeviceSecret(keyPath);
   }

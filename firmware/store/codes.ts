@@ -281,6 +281,14 @@ export class CodeStore {
     return Number(info.lastInsertRowid);
   }
 
+  /** Every enabled code's id by PIN hash (one each: migration 7's index), for a batch's checks. */
+  enabledByHash(): Map<string, number> {
+    const rows = this.db.prepare<[], { pin_hash: string; id: number }>(
+      'SELECT pin_hash, id FROM codes WHERE enabled = 1',
+    );
+    return new Map(rows.all().map((row) => [row.pin_hash, row.id]));
+  }
+
   /** Ids of enabled codes with this PIN hash. */
   enabledIdsWithHash(pinHash: string): number[] {
     return this.enabledIdsStmt.all(pinHash).map((row) => row.id);

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -8,8 +8,12 @@ import { dirname } from 'node:path';
  */
 export function writeFileDurably(path: string, text: string): void {
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
+  // A stale temporary file keeps its own mode, and a symlink there would be followed:
+  // always a new file ('wx' does not follow links), narrowed whatever the umask gave it.
+  rmSync(tmp, { force: true });
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
+    fchmodSync(fd, 0o600);
     writeSync(fd, text);
     fsyncSync(fd);
   } finally {

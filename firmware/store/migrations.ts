@@ -163,4 +163,20 @@ export const MIGRATIONS: readonly string[] = [
   )
   WHERE key = 'lockout' AND json_valid(value) AND json_type(value, '$.lockedUntil') IS NOT NULL;
   `,
+  // 9: the outbox is the audit log's unacknowledged tail (firmware/store/outbox.ts): events
+  // are the rows after audit_chain.acked_seq, and an ack moves that one number. Each row
+  // carries the boot that wrote it and the clock floor at the time (firmware/clock.ts
+  // reads the floor back from the newest row), so a decision commits one row and no copy.
+  // The outbox table's start (acknowledged or dropped on overflow) becomes acked_seq.
+  `
+  ALTER TABLE audit ADD COLUMN boot_id TEXT;
+  ALTER TABLE audit ADD COLUMN clock_floor INTEGER;
+  UPDATE audit SET boot_id = (SELECT o.boot_id FROM outbox AS o WHERE o.seq = audit.seq)
+  WHERE seq IN (SELECT seq FROM outbox);
+  ALTER TABLE audit_chain ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE audit_chain SET acked_seq = COALESCE((SELECT MIN(seq) - 1 FROM outbox), head_seq) WHERE id = 1;
+  DROP TRIGGER audit_to_outbox;
+  DROP TABLE outbox;
+  UPDATE state SET value = json_remove(value, '$.ackedSeq') WHERE key = 'sync' AND json_valid(value);
+  `,
 ];

@@ -3,10 +3,12 @@ import type { Db } from './db.ts';
 /** An audit row waiting to reach the gateway. */
 export interface OutboxEvent {
   seq: number;
+  /** The boot that wrote the row ('unknown' for a row written before the boot was known). */
   bootId: string;
   at: number;
   type: string;
-  data: Record<string, unknown>;
+  /** The row's data as stored: JSON text, put into the signed event as it is. */
+  dataJson: string;
   /** The audit row's chain hash and its predecessor's (events carry both). */
   hash: string;
   prevHash: string;
@@ -14,7 +16,7 @@ export interface OutboxEvent {
 
 interface Row {
   seq: number;
-  boot_id: string;
+  boot_id: string | null;
   at: number;
   type: string;
   data: string;
@@ -23,60 +25,81 @@ interface Row {
 }
 
 /**
- * The event outbox: audit rows the gateway has not acknowledged, filled by a trigger in
- * the same transaction as the audit row. Rows leave only on a cumulative ack, or when
- * the bound is hit (oldest first, reported by an `outbox_overflow` event).
+ * The event outbox is the audit log's unacknowledged tail: the rows after
+ * audit_chain.acked_seq (migration 9). Nothing is copied when a row is written, so an
+ * event is queued by the same commit that writes it; a cumulative ack moves the one
+ * number, and so does the bound (the oldest events dropped, reported by an
+ * `outbox_overflow` event). Retention keeps the rows after it (firmware/store/retention.ts).
  */
 export class Outbox {
   private readonly pendingStmt;
   private readonly ackStmt;
-  private readonly depthStmt;
+  private readonly anchorsStmt;
 
   constructor(private readonly db: Db) {
     this.pendingStmt = db.prepare<[number, number], Row>(
-      `SELECT o.seq, o.boot_id, a.at, a.type, a.data, a.hash, a.prev_hash FROM outbox o JOIN audit a ON a.seq = o.seq
-       WHERE o.seq > ? ORDER BY o.seq LIMIT ?`,
+      `SELECT seq, boot_id, at, type, data, hash, prev_hash FROM audit
+       WHERE seq > MAX(?, (SELECT acked_seq FROM audit_chain WHERE id = 1)) ORDER BY seq LIMIT ?`,
     );
-    this.ackStmt = db.prepare<[number]>('DELETE FROM outbox WHERE seq <= ?');
-    this.depthStmt = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM outbox');
+    this.ackStmt = db.prepare<[number, number]>(
+      'UPDATE audit_chain SET acked_seq = ? WHERE id = 1 AND acked_seq < ?',
+    );
+    this.anchorsStmt = db.prepare<[], { head: number; checkpoint: number; acked: number }>(
+      'SELECT head_seq AS head, checkpoint_seq AS checkpoint, acked_seq AS acked FROM audit_chain WHERE id = 1',
+    );
   }
 
-  /** Queued events after `afterSeq`, oldest first. */
+  /** Queued events after `afterSeq`, oldest first: one page of the tail. */
   pending(afterSeq: number, limit: number): OutboxEvent[] {
     return this.pendingStmt.all(afterSeq, limit).map((row) => ({
       seq: row.seq,
-      bootId: row.boot_id,
+      bootId: row.boot_id ?? 'unknown',
       at: row.at,
       type: row.type,
-      data: JSON.parse(row.data) as Record<string, unknown>,
+      dataJson: row.data,
       hash: row.hash,
       prevHash: row.prev_hash,
     }));
   }
 
-  /** Cumulative acknowledgement: every event up to `seq` has reached the gateway. */
-  ack(seq: number): number {
-    return this.ackStmt.run(seq).changes;
+  /** Every event up to here was acknowledged (or dropped on overflow). */
+  ackedSeq(): number {
+    return this.anchors().acked;
   }
 
+  /** Cumulative acknowledgement: every event up to `seq` has reached the gateway. True when it moved. */
+  ack(seq: number): boolean {
+    return this.ackStmt.run(seq, seq).changes > 0;
+  }
+
+  /** Events queued: the rows after the ack still held (the tail has no gaps). */
   depth(): number {
-    return this.depthStmt.get()!.n;
+    const { head, checkpoint, acked } = this.anchors();
+    return Math.max(0, head - Math.max(acked, checkpoint));
   }
 
   /**
-   * Drops the oldest events beyond `max` (days offline with a busy door). Returns the
-   * dropped range so the caller can record an `outbox_overflow` event.
+   * Drops the oldest events beyond `max` (days offline with a busy door) by moving the
+   * ack past them; the audit rows stay for retention. Returns the dropped range so the
+   * caller can record an `outbox_overflow` event.
    */
   enforceBound(max: number): { dropped: number; firstSeq: number; lastSeq: number } | undefined {
-    const depth = this.depth();
-    if (depth <= max) return undefined;
-    const excess = depth - max;
-    const range = this.db
-      .prepare<[number], { first: number; last: number }>(
-        'SELECT MIN(seq) AS first, MAX(seq) AS last FROM (SELECT seq FROM outbox ORDER BY seq LIMIT ?)',
-      )
-      .get(excess)!;
-    this.db.prepare('DELETE FROM outbox WHERE seq <= ?').run(range.last);
-    return { dropped: excess, firstSeq: range.first, lastSeq: range.last };
+    return this.db
+      .transaction(() => {
+        const { head, checkpoint, acked } = this.anchors();
+        const start = Math.max(acked, checkpoint);
+        const excess = head - start - max;
+        if (excess <= 0) return undefined;
+        const lastSeq = start + excess;
+        this.ack(lastSeq);
+        return { dropped: excess, firstSeq: start + 1, lastSeq };
+      })
+      .immediate();
+  }
+
+  private anchors(): { head: number; checkpoint: number; acked: number } {
+    const row = this.anchorsStmt.get();
+    if (!row) throw new Error('audit_chain row is missing (migration 6 not applied)');
+    return row;
   }
 }

@@ -2,7 +2,6 @@ import type { Scheduler, TimerHandle } from '../../hal/scheduler.ts';
 import type { Logger } from '../log.ts';
 import type { AuditLog } from './audit.ts';
 import type { Db } from './db.ts';
-import { Outbox } from './outbox.ts';
 
 /** Rows deleted per transaction: short enough never to hold up a keypad decision. */
 export const PRUNE_BATCH_ROWS = 500;
@@ -13,9 +12,9 @@ export interface RetentionPolicy {
   /** The newest rows always kept (config `auditKeepRows`). */
   keepRows: number;
   /**
-   * Keep every row the gateway has not acknowledged (still in the outbox). False for a
-   * lock with no gateway configured: nobody will acknowledge, so the outbox is pruned
-   * with the audit rows it names.
+   * Keep every row the gateway has not acknowledged (the outbox: the rows after the
+   * ack, firmware/store/outbox.ts). False for a lock with no gateway configured: nobody
+   * will acknowledge, so its queued rows are pruned like any other.
    */
   keepUnacknowledged: boolean;
 }
@@ -27,7 +26,6 @@ export interface RetentionPolicy {
  * rows' pages are reused by SQLite, so a keypad flood cannot grow the file without bound.
  */
 export class AuditRetention {
-  private readonly outbox: Outbox;
   private timer: TimerHandle | undefined;
   private off: (() => void) | undefined;
 
@@ -38,17 +36,13 @@ export class AuditRetention {
   ) {
     if (!Number.isSafeInteger(policy.keepRows) || policy.keepRows < 1)
       throw new RangeError('policy.keepRows must be a positive integer');
-    this.outbox = new Outbox(db);
   }
 
   /** The newest seq that may be deleted now (0: nothing to prune). */
   prunableThrough(): number {
-    const { head, checkpoint } = this.audit.chainState();
+    const { head, checkpoint, acked } = this.audit.chainState();
     let upTo = head.seq - this.policy.keepRows;
-    if (this.policy.keepUnacknowledged) {
-      const oldestQueued = this.outbox.pending(0, 1)[0];
-      if (oldestQueued) upTo = Math.min(upTo, oldestQueued.seq - 1);
-    }
+    if (this.policy.keepUnacknowledged) upTo = Math.min(upTo, acked);
     return upTo > checkpoint.seq ? upTo : 0;
   }
 

@@ -17,5 +17,8 @@ export const STATE_KEYS: Readonly<Record<string, StateParser>> = {
   sync: parseSyncState,
   // The console login lockout checks its own fields and fails closed (firmware/diag/login-lockout.ts).
   diag_login: (value) => (isObject(value) ? value : undefined),
+  // Matter users and their PIN slots (firmware/matter/users.ts checks each field and fails closed).
+  matter_users: (value) =>
+    isObject(value) && Array.isArray((value as { users?: unknown }).users) ? value : undefined,
   [STORE_ORIGIN_KEY]: parseStoreOrigin,
 };

@@ -1,4 +1,4 @@
-import { revokeOfflineCode } from '../offline-path.ts';
+import { offlineStore, revokeOfflineCode } from '../offline-path.ts';
 import { describeZodError, parseIsoInstant } from '../validation.ts';
 import type { LinkContext } from './context.ts';
 import { INITIAL_SYNC } from './desired.ts';
@@ -76,6 +76,49 @@ export async function executeCommand(
       if (!code)
         return { ok: false, error: 'not_found', message: `no unassigned backup code with id ${args.id}` };
       return { ok: true, result: { id: code.id, name: code.name } };
+    }
+    case 'list_codes':
+      // What the lock holds, every source, never a PIN: a gateway compares it with what
+      // it declared (codes changed or removed at the lock) and lists the local codes.
+      return {
+        ok: true,
+        result: {
+          applied_revision: firmware.state.get('sync', INITIAL_SYNC).appliedRevision,
+          // What an issuer of offline codes for this lock needs (docs/offline-codes.md).
+          offline: {
+            key_version: offlineStore(firmware.db).keyVersion(),
+            length: firmware.config.offlineCodeLength,
+            timezone: manager.getSettings().timezone,
+          },
+          codes: firmware.codes.list().map((code) => ({
+            id: code.id,
+            ref: code.ref,
+            source: code.source,
+            name: code.name,
+            kind: code.kind,
+            role: code.role,
+            enabled: code.enabled,
+            assigned: code.assigned,
+            starts_at: code.startsAt === null ? null : new Date(code.startsAt).toISOString(),
+            ends_at: code.endsAt === null ? null : new Date(code.endsAt).toISOString(),
+          })),
+        },
+      };
+    case 'remove_code': {
+      // Local codes only: the gateway's own leave with the next desired/codes revision.
+      const code = firmware.codes.get(args.id as number);
+      if (code?.source !== 'local')
+        return { ok: false, error: 'not_found', message: `no local code with id ${args.id}` };
+      firmware.admin.remove(code.id, 'gateway', now);
+      return { ok: true, result: { id: code.id } };
+    }
+    case 'sim_keypad': {
+      // Test and demo locks only: a real keypad is never typed on over the network.
+      const press = link.options.simKeypad;
+      if (!press)
+        return { ok: false, error: 'not_sim', message: 'keypad entry is simulated on a --hal sim lock only' };
+      press(`${args.code as string}#`);
+      return { ok: true, result: {} };
     }
     case 'get_status': {
       const status = manager.status();

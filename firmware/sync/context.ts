@@ -53,6 +53,8 @@ export interface LinkOptions {
   maxRoundTripMs: number;
   /** Home Assistant: publish discovery config; accept UNLOCK from it (opt-in). */
   homeAssistant: { discovery: boolean; allowUnlock: boolean };
+  /** A `--hal sim` lock's keypad, for the `sim_keypad` command; absent on real hardware. */
+  simKeypad?: (keys: string) => void;
 }
 
 export type TimeSyncResult =

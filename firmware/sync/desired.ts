@@ -30,11 +30,11 @@ export interface ReportedCodes {
 export interface SyncState {
   appliedRevision: number;
   lastCounter: number;
-  ackedSeq: number;
   reported: ReportedCodes | null;
 }
 
-export const INITIAL_SYNC: SyncState = { appliedRevision: 0, lastCounter: 0, ackedSeq: 0, reported: null };
+/** (The events' ack point lives in the audit chain's anchors: firmware/store/outbox.ts.) */
+export const INITIAL_SYNC: SyncState = { appliedRevision: 0, lastCounter: 0, reported: null };
 
 export interface ApplyContext {
   db: Db;
@@ -65,11 +65,18 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
       if (doc.revision <= sync.appliedRevision)
         return { applied: false, reason: 'stale', appliedRevision: sync.appliedRevision };
       const existing = ctx.codes.gatewayCodes();
+      // The enabled PINs, read once and kept in step with every change below: the
+      // duplicate check is a lookup, not a query per entry.
+      const enabled = ctx.codes.enabledByHash();
+      const disable = (code: { pinHash: string; id: number }) => {
+        if (enabled.get(code.pinHash) === code.id) enabled.delete(code.pinHash);
+      };
       const wanted = new Set(doc.codes.map((c) => c.ref));
       let removed = 0;
       for (const [ref, code] of existing) {
         if (wanted.has(ref)) continue;
         ctx.codes.remove(code.id);
+        disable(code);
         removed++;
       }
       const reports: CodeReport[] = [];
@@ -84,6 +91,7 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
         const fail = (error: string, message: string) => {
           if (current?.enabled) {
             ctx.codes.setEnabled(current.id, false, now);
+            disable(current);
             disabled++;
           }
           reports.push({
@@ -115,19 +123,23 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
         }
         const spec = parsed.spec;
         const pinHash = ctx.codes.hash(spec.pin);
-        const clash = spec.enabled && ctx.codes.enabledIdsWithHash(pinHash).some((id) => id !== current?.id);
+        const holder = enabled.get(pinHash);
+        const clash = spec.enabled && holder !== undefined && holder !== current?.id;
         if (clash) {
           fail('duplicate_code', DUPLICATE_MESSAGE);
           continue;
         }
         if (current) {
           ctx.codes.replace(current.id, spec, now, pinHash);
+          disable(current);
+          if (spec.enabled) enabled.set(pinHash, current.id);
         } else {
           if (count >= ctx.capacity) {
             fail('no_space', `the lock holds ${ctx.capacity} codes, its capacity`);
             continue;
           }
-          ctx.codes.insertChecked(spec, pinHash, { now, source: 'gateway', ref });
+          const id = ctx.codes.insertChecked(spec, pinHash, { now, source: 'gateway', ref });
+          if (spec.enabled) enabled.set(pinHash, id);
           count++;
         }
         const warning = ctx.timezone === undefined ? null : dstGapWarning(spec, ctx.timezone, now);
@@ -161,7 +173,9 @@ const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as num
 export function parseSyncState(value: unknown): SyncState | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
-  if (!isCount(v.appliedRevision) || !isCount(v.lastCounter) || !isCount(v.ackedSeq)) return undefined;
+  if (!isCount(v.appliedRevision) || !isCount(v.lastCounter)) return undefined;
+  // Saved before migration 9 moved the ack point to audit_chain: checked, then dropped.
+  if ('ackedSeq' in v && !isCount(v.ackedSeq)) return undefined;
   const reported = v.reported as Record<string, unknown> | null;
   if (reported !== null && (typeof reported !== 'object' || !Array.isArray(reported.codes))) return undefined;
   return v as unknown as SyncState;

@@ -31,9 +31,17 @@ export function signature(
   deviceId: string,
   body: Record<string, unknown>,
 ): string {
-  return createHmac('sha256', key)
-    .update(`tumbler/v1\n${kind}\n${deviceId}\n${canonicalJson(body)}`)
-    .digest('hex');
+  return canonicalSignature(key, kind, deviceId, canonicalJson(body));
+}
+
+/** The signature of a body already in canonical JSON (the outbox serialises each event once). */
+export function canonicalSignature(
+  key: Uint8Array,
+  kind: MessageKind,
+  deviceId: string,
+  canonical: string,
+): string {
+  return createHmac('sha256', key).update(`tumbler/v1\n${kind}\n${deviceId}\n${canonical}`).digest('hex');
 }
 
 /** The body with its `sig` field: HMAC-SHA256 over kind, device and the canonical body. */

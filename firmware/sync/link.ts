@@ -181,7 +181,7 @@ export class SyncLink implements LinkContext {
       applied_revision: sync.appliedRevision,
       boot_id: this.firmware.bootId,
       incarnation: this.firmware.incarnation,
-      acked_seq: sync.ackedSeq,
+      acked_seq: this.publisher.ackedSeq,
       last_counter: sync.lastCounter,
       at: new Date(this.firmware.manager.wallNow()).toISOString(),
     };

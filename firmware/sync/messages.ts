@@ -42,6 +42,9 @@ export const COMMANDS = [
   'revoke_offline',
   'assign_backup_code',
   'get_status',
+  'list_codes',
+  'remove_code',
+  'sim_keypad',
 ] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
@@ -52,6 +55,9 @@ export const commandSchema = z
     args: z.record(z.string(), z.unknown()).default({}),
     counter: z.number().int().min(1),
     expires_at: isoInstant,
+    // The database the command is for: a lock wiped and provisioned again (same key,
+    // counter back at 0) must not run a command captured from its previous life.
+    incarnation: incarnationSchema,
   })
   .strict();
 export type Command = z.infer<typeof commandSchema>;
@@ -60,6 +66,9 @@ export const commandArgs = {
   unlock: z.object({}).strict(),
   lock: z.object({}).strict(),
   get_status: z.object({}).strict(),
+  list_codes: z.object({}).strict(),
+  remove_code: z.object({ id: z.number().int().min(1) }).strict(),
+  sim_keypad: z.object({ code: z.string().regex(/^\d{4,19}$/, 'must be 4-19 digits') }).strict(),
   time_sync: z.object({}).strict(),
   set_mode: z.object({ mode: z.enum(MODES) }).strict(),
   revoke_offline: z.union([

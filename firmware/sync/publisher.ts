@@ -1,11 +1,12 @@
 import type { TimerHandle } from '../../hal/scheduler.ts';
 import type { Firmware } from '../firmware.ts';
 import type { Logger } from '../log.ts';
-import { Outbox } from '../store/outbox.ts';
+import { Outbox, type OutboxEvent } from '../store/outbox.ts';
+import { isStorageError } from '../store/storage-health.ts';
+import { canonicalJson } from './canonical.ts';
 import type { MqttConnection } from './connection.ts';
 import type { AckRefusal, LinkOptions } from './context.ts';
-import { INITIAL_SYNC } from './desired.ts';
-import { sign } from './envelope.ts';
+import { canonicalSignature } from './envelope.ts';
 import type { Topics } from './topics.ts';
 
 /** How often the publisher checks the outbox bound and whether the gateway's ack is overdue. */
@@ -22,7 +23,9 @@ export class OutboxPublisher {
   private cursor = 0;
   private inflight = 0;
   private flushing = false;
-  private pendingAck = 0;
+  /** The newest ack heard; written with the next ack write. */
+  private heardAck = 0;
+  private ackWriteQueued = false;
   private lastAckSeen = -1;
   private lastAckMoved = 0;
   private timer: TimerHandle | undefined;
@@ -39,6 +42,7 @@ export class OutboxPublisher {
     private readonly beforeResend: () => void,
   ) {
     this.outbox = new Outbox(firmware.db);
+    this.deviceIdJson = JSON.stringify(deviceId);
   }
 
   start(): void {
@@ -49,14 +53,16 @@ export class OutboxPublisher {
   stop(): void {
     this.firmware.scheduler.cancel(this.timer);
     this.timer = undefined;
+    this.writeAck();
   }
 
   get depth(): number {
     return this.outbox.depth();
   }
 
+  /** The outbox's start: every event up to it was acknowledged (or dropped on overflow). */
   get ackedSeq(): number {
-    return this.firmware.state.get('sync', INITIAL_SYNC).ackedSeq;
+    return this.outbox.ackedSeq();
   }
 
   /** A new session: everything after the last ack goes out again, in order. */
@@ -103,71 +109,106 @@ export class OutboxPublisher {
 
   /**
    * Applies a checked ack. Acks are cumulative and idempotent (a lost one only causes a
-   * resend), so the ones that arrive in one tick are written in one commit.
+   * resend), so while a backlog drains one commit covers a window of events (and the
+   * publisher's tick writes what is left); an ack that reaches the newest event is
+   * written at once.
    */
   acknowledge(seq: number): void {
-    const first = this.pendingAck === 0;
-    this.pendingAck = Math.max(this.pendingAck, seq);
-    if (!first) return;
+    this.heardAck = Math.max(this.heardAck, seq);
+    const caughtUp = this.heardAck >= this.firmware.audit.lastSeq();
+    if (!caughtUp && this.heardAck - this.ackedSeq < this.options.window) return;
+    if (this.ackWriteQueued) return;
+    this.ackWriteQueued = true;
     setImmediate(() => {
-      const upTo = this.pendingAck;
-      this.pendingAck = 0;
-      const { firmware } = this;
-      if (!firmware.db.open) return; // stopped or powered off meanwhile: the gateway will ack again
-      firmware.db
-        .transaction(() => {
-          const sync = firmware.state.get('sync', INITIAL_SYNC);
-          if (upTo <= sync.ackedSeq) return;
-          this.outbox.ack(upTo);
-          firmware.state.set('sync', { ...sync, ackedSeq: upTo });
-        })
-        .immediate();
+      this.ackWriteQueued = false;
+      this.writeAck();
     });
+  }
+
+  /** Writes the newest ack heard, if it moves the outbox's start. */
+  private writeAck(): void {
+    const { firmware } = this;
+    if (!firmware.db.open) return; // stopped or powered off meanwhile: the gateway will ack again
+    const upTo = this.heardAck;
+    if (upTo <= this.ackedSeq || firmware.db.inTransaction) return;
+    // Written without waiting for the disk (synchronous=NORMAL for this one commit): a
+    // power cut may forget it, and the events go out again (the gateway drops
+    // duplicates); the next FULL commit syncs it with everything before it.
+    firmware.db.pragma('synchronous = NORMAL');
+    try {
+      // One number moves (firmware/store/outbox.ts); a lower or repeated ack changes nothing.
+      firmware.db.transaction(() => this.outbox.ack(upTo)).immediate();
+    } catch (error) {
+      // Full disk: the events stay queued and go out again; the gateway acks them again.
+      if (!isStorageError(error)) throw error;
+      this.log.warn('ack not written', { seq: upTo, error: (error as Error).message });
+    } finally {
+      firmware.db.pragma('synchronous = FULL');
+    }
   }
 
   /** Drops the oldest events beyond the bound (runs every tick; callable any time). */
   enforceBound(): void {
-    const dropped = this.outbox.enforceBound(this.options.outboxMax);
+    let dropped: ReturnType<Outbox['enforceBound']>;
+    try {
+      dropped = this.outbox.enforceBound(this.options.outboxMax);
+    } catch (error) {
+      if (!isStorageError(error)) throw error;
+      this.log.warn('outbox bound not enforced', { error: (error as Error).message });
+      return;
+    }
     if (!dropped) return;
     this.log.warn('outbox overflow: oldest events dropped', { ...dropped });
-    this.firmware.manager.record(
+    this.firmware.manager.note(
       'outbox_overflow',
       { dropped: dropped.dropped, first_seq: dropped.firstSeq, last_seq: dropped.lastSeq },
       this.firmware.manager.wallNow(),
     );
   }
 
-  /** Publishes queued events in seq order, keeping at most `window` QoS 1 publishes in flight. */
+  /**
+   * Publishes queued events in seq order, keeping at most `window` QoS 1 publishes in
+   * flight: the free room is read from the tail as one page, and each event is
+   * serialised once (its canonical JSON is both what is signed and what is sent).
+   */
   private flush(): void {
     if (!this.connection.connected || !this.firmware.db.open) return;
     const room = this.options.window - this.inflight;
     if (room <= 0) return;
     for (const event of this.outbox.pending(this.cursor, room)) {
-      const prevSeq = this.cursor;
-      const body = sign(this.signingKey, 'event', this.deviceId, {
-        device_id: this.deviceId,
-        incarnation: this.firmware.incarnation,
-        boot_id: event.bootId,
-        seq: event.seq,
-        prev_seq: prevSeq,
-        at: new Date(event.at).toISOString(),
-        type: event.type,
-        data: event.data,
-        hash: event.hash,
-        prev_hash: event.prevHash,
-      });
-      const sent = this.connection.publishTracked(this.topics.events, JSON.stringify(body), (error) => {
-        this.inflight = Math.max(0, this.inflight - 1);
-        if (!error) this.schedule();
-      });
+      const payload = this.eventPayload(event, this.cursor);
+      const sent = this.connection.publishTracked(this.topics.events, payload, this.published);
       if (!sent) return;
       this.cursor = event.seq;
       this.inflight++;
     }
   }
 
+  private readonly deviceIdJson: string;
+
+  private readonly published = (error?: Error) => {
+    this.inflight = Math.max(0, this.inflight - 1);
+    if (!error) this.schedule();
+  };
+
+  /** The signed event (docs/protocol.md, Events): canonical JSON with its `sig` added. */
+  private eventPayload(event: OutboxEvent, prevSeq: number): string {
+    // canonicalJson of the event, its keys written in sorted order by hand: only `data`
+    // (stored as written, not sorted) is put through it.
+    const body =
+      `{"at":"${new Date(event.at).toISOString()}","boot_id":${JSON.stringify(event.bootId)}` +
+      `,"data":${canonicalJson(JSON.parse(event.dataJson))},"device_id":${this.deviceIdJson}` +
+      `,"hash":${JSON.stringify(event.hash)},"incarnation":${JSON.stringify(this.firmware.incarnation)}` +
+      `,"prev_hash":${JSON.stringify(event.prevHash)},"prev_seq":${prevSeq},"seq":${event.seq}` +
+      `,"type":${JSON.stringify(event.type)}}`;
+    const sig = canonicalSignature(this.signingKey, 'event', this.deviceId, body);
+    // The receiver drops `sig` and canonicalises the rest again: its place does not matter.
+    return `${body.slice(0, -1)},"sig":"${sig}"}`;
+  }
+
   private tick(): void {
     if (!this.firmware.db.open) return;
+    this.writeAck();
     this.enforceBound();
     this.resendIfUnacknowledged();
     this.schedule();

@@ -50,6 +50,7 @@ export function startSync(
   mqtt: MqttConfig,
   deviceId: string,
   files: SyncFiles,
+  simKeypad?: (keys: string) => void,
 ): SyncLink {
   const link = new SyncLink(firmware, deviceId, {
     url: mqtt.url,
@@ -61,6 +62,7 @@ export function startSync(
     ackTimeoutMs: mqtt.ackTimeoutSeconds * 1000,
     maxRoundTripMs: mqtt.timeSyncMaxRoundTripMs,
     homeAssistant: mqtt.homeAssistant,
+    ...(simKeypad ? { simKeypad } : {}),
   });
   link.start();
   return link;

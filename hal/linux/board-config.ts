@@ -22,11 +22,17 @@ function section<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
   return z.strictObject(shape, { error: required('expected an object') });
 }
 
+const RTC_EXPECTED = 'expected an RTC driver name like "rtc-ds1307" or a name like "rtc0"';
 const flag = z.boolean({ error: required('expected true or false') });
-/** GPIO character devices are named gpiochipN; N may differ between Pi models. */
+/**
+ * A GPIO chip, by its driver's label (`pinctrl-bcm2711` on a Pi 4, `pinctrl-rp1` on a
+ * Pi 5; `gpiodetect` lists them), or by its /dev name `gpiochipN` as an explicit opt-in.
+ * Numbers differ between Pi models and kernels; a label names the header wherever it is.
+ */
+const CHIP_EXPECTED = 'expected a chip label like "pinctrl-bcm2711" or a name like "gpiochip0"';
 const chipName = z
-  .string({ error: required('expected a chip name like "gpiochip0"') })
-  .regex(/^gpiochip[0-9]{1,3}$/, { error: 'expected a chip name like "gpiochip0"' });
+  .string({ error: required(CHIP_EXPECTED) })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.,:@-]{0,63}$/, { error: CHIP_EXPECTED });
 /** Line offsets within one chip; the uAPI caps a chip far below this. */
 const lineOffset = intIn(0, 511);
 const bias = z.enum(['as-is', 'disable', 'pull-up', 'pull-down'], {
@@ -48,6 +54,9 @@ const inputLine = section({
   activeLow: flag.default(false),
   bias: bias.default('as-is'),
 });
+
+/** An exit button, tamper switch or power-fail signal: active = pressed, opened, failing. */
+const switchLine = inputLine.extend({ debounceMs: intIn(0, 5000).default(50) });
 
 const strikeRelay = section({
   mode: z.literal('strike'),
@@ -124,14 +133,25 @@ const boardSchema = z
       reconnectMs: intIn(100, 60_000).default(1000),
     }),
     rtc: section({
+      /**
+       * The RTC by its driver's name (`rtc-ds1307` for a DS3231; first word of
+       * /sys/class/rtc/rtcN/name), or `rtcN` as an explicit opt-in. On a Pi 5, rtc0
+       * is the Pi's own RTC even when a DS3231 is fitted.
+       */
       device: z
-        .string({ error: required('expected an RTC name like "rtc0"') })
-        .regex(/^rtc[0-9]{1,2}$/, { error: 'expected an RTC name like "rtc0"' }),
+        .string({ error: required(RTC_EXPECTED) })
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.,:@-]{0,63}$/, { error: RTC_EXPECTED }),
       /** Readings before this instant are the reset date of a clock that lost power. */
       validAfter: isoDate.default('2024-01-01T00:00:00Z'),
       hwclock: z.string().min(1).default('hwclock'),
     }),
     door: inputLine.extend({ debounceMs: intIn(0, 5000).default(50) }),
+    /** Optional switches besides the door; `activeLow` and `bias` as wired. */
+    inputs: section({
+      exitButton: switchLine.optional(),
+      tamper: switchLine.optional(),
+      powerFail: switchLine.optional(),
+    }).default({}),
     indicator: section({ led: ledLines.optional(), buzzer: buzzerLine.optional() }).default({}),
   })
   .superRefine((board, ctx) => {
@@ -164,6 +184,7 @@ export type BoardConfig = z.output<typeof boardSchema>;
 export type StrikeRelayConfig = z.output<typeof strikeRelay>;
 export type MotorRelayConfig = z.output<typeof motorRelay>;
 export type InputLineConfig = z.output<typeof inputLine>;
+export type SwitchLineConfig = z.output<typeof switchLine>;
 
 export interface LineUse {
   /** Board-file field, e.g. `board.relay.unlockLine`. */
@@ -187,6 +208,10 @@ export function lineUses(board: z.input<typeof boardSchema> & { gpio: { chip: st
     add('board.relay.unlockedStop.line', relay.unlockedStop.chip, relay.unlockedStop.line);
   }
   add('board.door.line', board.door.chip, board.door.line);
+  for (const name of ['exitButton', 'tamper', 'powerFail'] as const) {
+    const input = board.inputs?.[name];
+    if (input) add(`board.inputs.${name}.line`, input.chip, input.line);
+  }
   const led = board.indicator?.led;
   if (led)
     for (const colour of ['red', 'green', 'blue'] as const)
@@ -194,6 +219,30 @@ export function lineUses(board: z.input<typeof boardSchema> & { gpio: { chip: st
   const buzzer = board.indicator?.buzzer;
   if (buzzer) add('board.indicator.buzzer.line', buzzer.chip, buzzer.line);
   return uses;
+}
+
+export interface OutputUse extends LineUse {
+  activeLow: boolean;
+}
+
+/** Every output line (relay or motor, LEDs, buzzer) with the level that switches it on. */
+export function outputUses(board: BoardConfig): OutputUse[] {
+  const outputs: OutputUse[] = [];
+  const add = (field: string, chip: string | undefined, line: number | undefined, activeLow: boolean) => {
+    if (line !== undefined) outputs.push({ field, chip: chip ?? board.gpio.chip, line, activeLow });
+  };
+  const relay = board.relay;
+  if (relay.mode === 'strike') add('board.relay.strikeLine', relay.chip, relay.strikeLine, relay.activeLow);
+  else {
+    add('board.relay.unlockLine', relay.chip, relay.unlockLine, relay.activeLow);
+    add('board.relay.lockLine', relay.chip, relay.lockLine, relay.activeLow);
+  }
+  const { led, buzzer } = board.indicator;
+  if (led)
+    for (const colour of ['red', 'green', 'blue'] as const)
+      add(`board.indicator.led.${colour}`, led.chip, led[colour], led.activeLow);
+  if (buzzer) add('board.indicator.buzzer.line', buzzer.chip, buzzer.line, buzzer.activeLow);
+  return outputs;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string[] {

@@ -1,4 +1,7 @@
-import type { BoardConfig } from './board-config.ts';
+import { type BoardConfig, outputUses } from './board-config.ts';
+
+/** Chip labels of the BCM2835 family's header bank (Pi 1-3, Zero: bcm2835; Pi 4: bcm2711). */
+export const BCM2835_HEADER_LABELS: ReadonlySet<string> = new Set(['pinctrl-bcm2835', 'pinctrl-bcm2711']);
 
 /**
  * Power-on pulls of the Pi header GPIOs on the BCM2835 family (BCM2835/6/7, BCM2711):
@@ -12,48 +15,16 @@ export function bootPull(line: number): 'up' | 'down' | undefined {
 }
 
 /**
- * Outputs that a Pi would switch ON during boot or after lockfw stops, given the
- * board's active levels. Only meaningful for the header bank (gpiochip0 on a
- * BCM2835-family Pi); other chips are left alone.
+ * Outputs (relay, motor, buzzer: an LED on during boot harms nothing) that a Pi would
+ * switch ON during boot or after lockfw stops, given the board's active levels. Only
+ * lines on a chip whose label is a BCM2835-family header bank are checked: `labels`
+ * maps each /dev chip name of the (resolved) board to its label.
  */
-export function outputsOnAtBoot(board: BoardConfig): string[] {
-  const outputs: Array<{ field: string; chip: string; line: number; activeLow: boolean }> = [];
-  const chipOf = (chip: string | undefined) => chip ?? board.gpio.chip;
-  const relay = board.relay;
-  if (relay.mode === 'strike') {
-    outputs.push({
-      field: 'board.relay.strikeLine',
-      chip: chipOf(relay.chip),
-      line: relay.strikeLine,
-      activeLow: relay.activeLow,
-    });
-  } else {
-    outputs.push(
-      {
-        field: 'board.relay.unlockLine',
-        chip: chipOf(relay.chip),
-        line: relay.unlockLine,
-        activeLow: relay.activeLow,
-      },
-      {
-        field: 'board.relay.lockLine',
-        chip: chipOf(relay.chip),
-        line: relay.lockLine,
-        activeLow: relay.activeLow,
-      },
-    );
-  }
-  const buzzer = board.indicator.buzzer;
-  if (buzzer)
-    outputs.push({
-      field: 'board.indicator.buzzer.line',
-      chip: chipOf(buzzer.chip),
-      line: buzzer.line,
-      activeLow: buzzer.activeLow,
-    });
+export function outputsOnAtBoot(board: BoardConfig, labels: ReadonlyMap<string, string>): string[] {
   const warnings: string[] = [];
-  for (const output of outputs) {
-    if (output.chip !== 'gpiochip0') continue;
+  for (const output of outputUses(board)) {
+    if (output.field.startsWith('board.indicator.led.')) continue;
+    if (!BCM2835_HEADER_LABELS.has(labels.get(output.chip) ?? '')) continue;
     const pull = bootPull(output.line);
     if (pull === undefined) continue;
     if ((pull === 'down') === output.activeLow) {

@@ -1,14 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import type { BoardConfig } from './board-config.ts';
-import { lineUses } from './board-config.ts';
 import { DeviceMissingError } from './errors.ts';
-
-export interface DeviceRoots {
-  /** Where gpiochipN and rtcN live; `/dev`. */
-  devRoot: string;
-  /** Where class/rtc lives; `/sys`. */
-  sysfsRoot: string;
-}
+import { resolveRtc } from './resolve-devices.ts';
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -19,20 +12,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Every device node the board file names that is not there, each with its field. */
-export async function findMissingDevices(
+/**
+ * The devices besides GPIO: the keypad node, and the RTC the board names (resolved to
+ * its rtcN). Each missing one is an error naming its field; all are collected.
+ */
+export async function findKeypadAndRtc(
   board: BoardConfig,
-  roots: DeviceRoots,
-): Promise<DeviceMissingError[]> {
+  sysfsRoot: string,
+): Promise<{ missing: DeviceMissingError[]; rtcDevice: string | undefined }> {
   const missing: DeviceMissingError[] = [];
-  const chips = new Map<string, string>();
-  for (const use of lineUses(board)) if (!chips.has(use.chip)) chips.set(use.chip, use.field);
-  for (const [chip, field] of chips) {
-    const path = `${roots.devRoot}/${chip}`;
-    const chipField = chip === board.gpio.chip ? 'board.gpio.chip' : field.replace(/\.[^.]+$/, '.chip');
-    if (!(await exists(path)))
-      missing.push(new DeviceMissingError(chipField, path, 'list the chips with gpiodetect'));
-  }
   if (!(await exists(board.keypad.device))) {
     missing.push(
       new DeviceMissingError(
@@ -42,15 +30,12 @@ export async function findMissingDevices(
       ),
     );
   }
-  const rtcDir = `${roots.sysfsRoot}/class/rtc/${board.rtc.device}`;
-  if (!(await exists(`${rtcDir}/since_epoch`))) {
-    missing.push(
-      new DeviceMissingError(
-        'board.rtc.device',
-        rtcDir,
-        'enable the RTC overlay, e.g. dtoverlay=i2c-rtc,ds3231 in config.txt',
-      ),
-    );
+  let rtcDevice: string | undefined;
+  try {
+    rtcDevice = await resolveRtc(board.rtc.device, sysfsRoot);
+  } catch (error) {
+    if (!(error instanceof DeviceMissingError)) throw error;
+    missing.push(error);
   }
-  return missing;
+  return { missing, rtcDevice };
 }

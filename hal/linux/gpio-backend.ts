@@ -43,7 +43,18 @@ export interface GpioInput {
   release(): Promise<void>;
 }
 
+/** One GPIO chip as `gpiodetect` lists it: `gpiochip0 [pinctrl-bcm2711] (58 lines)`. */
+export interface ChipInfo {
+  /** Name in /dev, e.g. `gpiochip0`. */
+  name: string;
+  /** The driver's label, e.g. `pinctrl-bcm2711` (Pi 4) or `pinctrl-rp1` (Pi 5). */
+  label: string;
+  lines: number;
+}
+
 export interface GpioBackend {
+  /** Every GPIO chip the kernel has, with its label. */
+  listChips(): Promise<ChipInfo[]>;
   requestOutput(request: OutputRequest): Promise<GpioOutput>;
   requestInput(request: InputRequest): Promise<GpioInput>;
   /** Releases every line still held. */

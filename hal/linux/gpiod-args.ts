@@ -59,7 +59,9 @@ export function gpiomonArgs(major: GpiodMajor, request: InputRequest, consumer: 
 
 function biasArgs(major: GpiodMajor, request: InputRequest): string[] {
   if (request.bias === 'as-is') return [];
-  return major === 1 ? [`--bias=${request.bias}`] : ['--bias', request.bias];
+  if (major === 1) return [`--bias=${request.bias}`];
+  // v2 spells "no bias" as `disabled`; the board file keeps v1's `disable`.
+  return ['--bias', request.bias === 'disable' ? 'disabled' : request.bias];
 }
 
 /** Parses a gpiomon line into the line's new level; v1 numbers edges 1 rising / 0 falling, v2 1 / 2. */
@@ -80,4 +82,14 @@ export function parseGetOutput(text: string): LineValue | undefined {
   const match = /(?:^|=)\s*(active|inactive|1|0)\s*$/.exec(text.trim());
   if (!match) return undefined;
   return match[1] === 'active' || match[1] === '1' ? 1 : 0;
+}
+
+/** Parses `gpiodetect` output, the same in v1 and v2: `gpiochip0 [pinctrl-bcm2711] (58 lines)`. */
+export function parseChipList(text: string): Array<{ name: string; label: string; lines: number }> {
+  const chips: Array<{ name: string; label: string; lines: number }> = [];
+  for (const row of text.split('\n')) {
+    const match = /^\s*(gpiochip\d+)\s+\[(.*)\]\s+\((\d+) lines?\)\s*$/.exec(row);
+    if (match) chips.push({ name: match[1]!, label: match[2]!, lines: Number(match[3]) });
+  }
+  return chips;
 }

@@ -1,5 +1,6 @@
 import { DeviceMissingError, GpioError } from './errors.ts';
 import type {
+  ChipInfo,
   GpioBackend,
   GpioInput,
   GpioOutput,
@@ -8,7 +9,7 @@ import type {
   OutputRequest,
 } from './gpio-backend.ts';
 import { checkLineValue } from './gpio-backend.ts';
-import { type GpiodMajor, parseGpiodVersion } from './gpiod-args.ts';
+import { type GpiodMajor, parseChipList, parseGpiodVersion } from './gpiod-args.ts';
 import { CliInput } from './gpiod-input.ts';
 import { CliOutput } from './gpiod-output.ts';
 import type { GpiodTools } from './gpiod-tools.ts';
@@ -57,6 +58,7 @@ export async function createGpiodCliBackend(options: GpiodCliOptions = {}): Prom
     gpioset,
     gpioget: `${dir}gpioget`,
     gpiomon: `${dir}gpiomon`,
+    gpiodetect: `${dir}gpiodetect`,
     consumer: options.consumer ?? 'lockfw',
     settleMs: options.settleMs ?? 30,
     restartMs: options.restartMs ?? 1000,
@@ -74,6 +76,10 @@ export class GpiodCliBackend implements GpioBackend {
 
   get major(): GpiodMajor {
     return this.tools.major;
+  }
+
+  async listChips(): Promise<ChipInfo[]> {
+    return parseChipList(await this.tools.run(this.tools.gpiodetect, []));
   }
 
   async requestOutput(request: OutputRequest): Promise<GpioOutput> {

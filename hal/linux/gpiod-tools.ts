@@ -8,6 +8,7 @@ export interface GpiodTools {
   gpioset: string;
   gpioget: string;
   gpiomon: string;
+  gpiodetect: string;
   /** Consumer label for the v2 tools. */
   consumer: string;
   settleMs: number;

@@ -2,7 +2,7 @@ import type { Hal } from '../index.ts';
 import type { Scheduler } from '../scheduler.ts';
 import { type BoardConfig, loadBoardConfig } from './board-config.ts';
 import { outputsOnAtBoot } from './boot-pulls.ts';
-import { findMissingDevices } from './device-check.ts';
+import { findKeypadAndRtc } from './device-check.ts';
 import { DevicesMissingError } from './errors.ts';
 import { EvdevKeypad, type OpenInputDevice } from './evdev-keypad.ts';
 import type { GpioBackend } from './gpio-backend.ts';
@@ -10,12 +10,16 @@ import { createGpiodCliBackend } from './gpiod-cli.ts';
 import { inputEventSizeFor } from './input-event.ts';
 import { buildKeymap } from './keymap.ts';
 import { type HalLog, jsonLog } from './log.ts';
-import { openActuator, openDoor, openIndicator } from './open-devices.ts';
+import { openActuator, openDoor, openIndicator, openInputs } from './open-devices.ts';
+import { resolveBoardChips } from './resolve-devices.ts';
+import { driveOutputsSafe, type SafeOutputResult } from './safe-outputs.ts';
+import type { WaitFn } from './switched-output.ts';
 import { hwclockSetter, type SetRtcFn, SysfsRtc } from './sysfs-rtc.ts';
 
 export type { BoardConfig } from './board-config.ts';
 export { BoardConfigError, DeviceMissingError, DevicesMissingError, GpioError } from './errors.ts';
-export type { GpioBackend, GpioInput, GpioOutput } from './gpio-backend.ts';
+export type { ChipInfo, GpioBackend, GpioInput, GpioOutput } from './gpio-backend.ts';
+export { assertAllSafe, type SafeOutputResult } from './safe-outputs.ts';
 
 /** Everything the Linux HAL touches outside the process, injectable for tests. */
 export interface LinuxHalDeps {
@@ -40,7 +44,9 @@ export interface LinuxHal extends Hal {
 /**
  * Opens the board described by `boardFile`. Fails with a `BoardConfigError` naming
  * each bad field, or a `DeviceMissingError` / `DevicesMissingError` naming each
- * missing device with its field and path, before any line is touched.
+ * missing device with its field and path. A chip label no chip has is refused before
+ * any line is touched; the outputs are requested (off) before the keypad and RTC are
+ * looked for, so a start that fails on those leaves every output off.
  */
 export async function createLinuxHal(
   boardFile: string,
@@ -55,29 +61,30 @@ export async function createLinuxHal(
 }
 
 export async function openLinuxHal(
-  board: BoardConfig,
+  configured: BoardConfig,
   scheduler: Scheduler,
   deps: LinuxHalDeps = {},
 ): Promise<LinuxHal> {
   const log = deps.log ?? jsonLog;
   const devRoot = deps.devRoot ?? '/dev';
   const sysfsRoot = deps.sysfsRoot ?? '/sys';
-  const missing = await findMissingDevices(board, { devRoot, sysfsRoot });
-  if (missing.length === 1) throw missing[0];
-  if (missing.length > 1) throw new DevicesMissingError(missing);
-  for (const warning of outputsOnAtBoot(board)) log('warn', 'board', warning);
-
-  const gpio =
-    deps.gpio ??
-    (await createGpiodCliBackend({ toolsDir: board.gpio.toolsDir, settleMs: board.gpio.settleMs, log }));
+  const gpio = deps.gpio ?? (await gpiodBackend(configured, log));
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
+    const { board, labels } = resolveBoardChips(configured, await gpio.listChips());
+    for (const warning of outputsOnAtBoot(board, labels)) log('warn', 'board', warning);
+    // Outputs first, requested at their off level, before anything that can fail by
+    // itself (an unplugged keypad, a missing RTC): a start that fails leaves them off.
     const actuator = await openActuator(gpio, board, scheduler, log);
     opened.push(actuator);
-    const door = await openDoor(gpio, board, scheduler);
-    opened.push(door);
     const indicator = await openIndicator(gpio, board, scheduler, log);
     opened.push(indicator);
+    const door = await openDoor(gpio, board, scheduler);
+    opened.push(door);
+    const inputs = await openInputs(gpio, board, scheduler, opened);
+    const { missing, rtcDevice } = await findKeypadAndRtc(board, sysfsRoot);
+    if (missing.length === 1) throw missing[0];
+    if (missing.length > 1) throw new DevicesMissingError(missing);
     const keypad = await EvdevKeypad.open(
       {
         path: board.keypad.device,
@@ -92,7 +99,7 @@ export async function openLinuxHal(
     );
     opened.push(keypad);
     const rtc = new SysfsRtc({
-      device: board.rtc.device,
+      device: rtcDevice!,
       validAfterMs: Date.parse(board.rtc.validAfter),
       sysfsRoot,
       devRoot,
@@ -108,12 +115,14 @@ export async function openLinuxHal(
       rtc,
       indicator,
       door,
+      inputs,
       close() {
         closing ??= (async () => {
           actuator.stop();
           await Promise.allSettled([
             actuator.close(),
             door.close(),
+            ...Object.values(inputs).map((input) => input.close()),
             indicator.close(),
             keypad.close(),
             rtc.close(),
@@ -124,8 +133,34 @@ export async function openLinuxHal(
       },
     };
   } catch (error) {
+    // Devices close by switching their outputs off first, then releasing them.
     await Promise.allSettled(opened.map((device) => device.close()));
     await gpio.close();
     throw error;
+  }
+}
+
+function gpiodBackend(board: BoardConfig, log: HalLog): Promise<GpioBackend> {
+  return createGpiodCliBackend({ toolsDir: board.gpio.toolsDir, settleMs: board.gpio.settleMs, log });
+}
+
+/**
+ * `lockfw outputs-off`, and the first thing `lockfw run --hal linux` does: reads the
+ * board file, finds its chips by label, and drives every output to its off level,
+ * touching nothing else (no keypad, RTC or store), so it works whatever else is broken.
+ */
+export async function switchOutputsOff(
+  boardFile: string,
+  deps: { gpio?: GpioBackend; log?: HalLog; wait?: WaitFn } = {},
+): Promise<SafeOutputResult[]> {
+  const configured = await loadBoardConfig(boardFile);
+  const log = deps.log ?? jsonLog;
+  const gpio = deps.gpio ?? (await gpiodBackend(configured, log));
+  try {
+    const { board } = resolveBoardChips(configured, await gpio.listChips());
+    const wait = deps.wait ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    return await driveOutputsSafe(gpio, board, wait);
+  } finally {
+    await gpio.close();
   }
 }

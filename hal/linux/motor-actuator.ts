@@ -25,6 +25,8 @@ export class MotorActuator implements LockActuator {
   private readonly unsubscribe: Array<() => void> = [];
   private awaiting: DriveTarget | null = null;
   private deadTime: TimerHandle | undefined;
+  /** Bumped by every drive() and stop(), so a reversal waiting on an off is dropped when superseded. */
+  private generation = 0;
   private closed = false;
 
   constructor(
@@ -42,11 +44,18 @@ export class MotorActuator implements LockActuator {
     }
   }
 
+  /**
+   * The other direction must be confirmed off (its write resolved: the line holds the
+   * level) and then stay off for `deadTimeMs` before this direction is energised. If it
+   * cannot be switched off, this direction is never energised: the caller's timeout
+   * sees no position and stops.
+   */
   drive(target: DriveTarget): void {
     checkDriveTarget(target);
     if (this.closed) return;
     this.scheduler.cancel(this.deadTime);
     this.deadTime = undefined;
+    const generation = ++this.generation;
     this.awaiting = target;
     if (this.endStop(target).active()) {
       this.cut();
@@ -54,25 +63,34 @@ export class MotorActuator implements LockActuator {
       return;
     }
     const away = this.output(target === 'locked' ? 'unlocked' : 'locked');
-    if (away.isOn()) {
-      away.off().catch(() => undefined);
-      this.deadTime = this.scheduler.after(this.deadTimeMs, () => {
-        this.deadTime = undefined;
-        if (this.awaiting === target)
-          this.output(target)
-            .on()
-            .catch(() => undefined);
-      });
+    const energise = () => {
+      this.deadTime = undefined;
+      if (generation !== this.generation || this.awaiting !== target || this.closed) return;
+      this.output(target)
+        .on()
+        .catch(() => undefined);
+    };
+    const offSince = away.offSince();
+    if (!away.isOn() && offSince !== undefined && this.scheduler.now() - offSince >= this.deadTimeMs) {
+      energise();
       return;
     }
-    this.output(target)
-      .on()
-      .catch(() => undefined);
+    away.off().then(
+      () => {
+        if (generation !== this.generation) return;
+        const since = away.offSince() ?? this.scheduler.now();
+        const wait = this.deadTimeMs - (this.scheduler.now() - since);
+        if (wait > 0) this.deadTime = this.scheduler.after(wait, energise);
+        else energise();
+      },
+      () => undefined, // logged by the output
+    );
   }
 
   stop(): void {
     this.scheduler.cancel(this.deadTime);
     this.deadTime = undefined;
+    this.generation++;
     this.awaiting = null;
     this.cut();
   }

@@ -1,9 +1,11 @@
 import type { Scheduler } from '../scheduler.ts';
+import { HAL_INPUT_NAMES, type HalInputs } from '../switch-input.ts';
 import type { BoardConfig, InputLineConfig } from './board-config.ts';
 import { DebouncedInput } from './debounced-input.ts';
 import { GpioDoorSensor } from './door-sensor.ts';
 import type { GpioBackend, LineAddress } from './gpio-backend.ts';
 import { GpioIndicator, type IndicatorLines } from './gpio-indicator.ts';
+import { GpioSwitch } from './gpio-switch.ts';
 import type { HalLog } from './log.ts';
 import { MotorActuator } from './motor-actuator.ts';
 import { StrikeActuator } from './strike-actuator.ts';
@@ -14,11 +16,16 @@ export async function openOutput(
   gpio: GpioBackend,
   address: LineAddress,
   activeLow: boolean,
+  scheduler: Scheduler,
   log: HalLog,
   module: string,
 ): Promise<SwitchedOutput> {
   const output = await gpio.requestOutput({ ...address, initial: inactiveLevel(activeLow) });
-  return new SwitchedOutput(output, activeLow, log, module);
+  const clock = {
+    wait: (ms: number) => new Promise<void>((resolve) => scheduler.after(ms, resolve)),
+    now: () => scheduler.now(),
+  };
+  return new SwitchedOutput(output, activeLow, log, module, clock);
 }
 
 export async function openInput(
@@ -46,11 +53,32 @@ export async function openActuator(
   const relay = board.relay;
   const chip = relay.chip ?? board.gpio.chip;
   if (relay.mode === 'strike') {
-    const output = await openOutput(gpio, { chip, line: relay.strikeLine }, relay.activeLow, log, 'relay');
+    const output = await openOutput(
+      gpio,
+      { chip, line: relay.strikeLine },
+      relay.activeLow,
+      scheduler,
+      log,
+      'relay',
+    );
     return new StrikeActuator(output, { failMode: relay.failMode, pulseMs: relay.pulseMs }, scheduler);
   }
-  const unlock = await openOutput(gpio, { chip, line: relay.unlockLine }, relay.activeLow, log, 'relay');
-  const lock = await openOutput(gpio, { chip, line: relay.lockLine }, relay.activeLow, log, 'relay');
+  const unlock = await openOutput(
+    gpio,
+    { chip, line: relay.unlockLine },
+    relay.activeLow,
+    scheduler,
+    log,
+    'relay',
+  );
+  const lock = await openOutput(
+    gpio,
+    { chip, line: relay.lockLine },
+    relay.activeLow,
+    scheduler,
+    log,
+    'relay',
+  );
   const lockedStop = await openInput(gpio, board, relay.lockedStop, relay.debounceMs, scheduler);
   const unlockedStop = await openInput(gpio, board, relay.unlockedStop, relay.debounceMs, scheduler);
   return new MotorActuator({ unlock, lock, lockedStop, unlockedStop }, relay.deadTimeMs, scheduler);
@@ -62,6 +90,24 @@ export async function openDoor(
   scheduler: Scheduler,
 ): Promise<GpioDoorSensor> {
   return new GpioDoorSensor(await openInput(gpio, board, board.door, board.door.debounceMs, scheduler));
+}
+
+/** The board's optional switches (exit button, tamper, power fail), each on its own input. */
+export async function openInputs(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  scheduler: Scheduler,
+  opened: Array<{ close(): Promise<void> }>,
+): Promise<HalInputs> {
+  const inputs: HalInputs = {};
+  for (const name of HAL_INPUT_NAMES) {
+    const config = board.inputs[name];
+    if (!config) continue;
+    const device = new GpioSwitch(await openInput(gpio, board, config, config.debounceMs, scheduler));
+    opened.push(device);
+    inputs[name] = device;
+  }
+  return inputs;
 }
 
 export async function openIndicator(
@@ -77,12 +123,12 @@ export async function openIndicator(
     for (const colour of ['red', 'green', 'blue'] as const) {
       const line = led[colour];
       if (line !== undefined)
-        lines[colour] = await openOutput(gpio, { chip, line }, led.activeLow, log, 'indicator');
+        lines[colour] = await openOutput(gpio, { chip, line }, led.activeLow, scheduler, log, 'indicator');
     }
   }
   if (buzzer) {
     const address = { chip: buzzer.chip ?? board.gpio.chip, line: buzzer.line };
-    lines.buzzer = await openOutput(gpio, address, buzzer.activeLow, log, 'indicator');
+    lines.buzzer = await openOutput(gpio, address, buzzer.activeLow, scheduler, log, 'indicator');
   }
   return new GpioIndicator(lines, scheduler);
 }

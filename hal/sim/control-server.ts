@@ -4,6 +4,7 @@ import { parseIsoInstant } from '../../firmware/validation.ts';
 import type { SimHal } from '../index.ts';
 import { isKey } from '../keypad.ts';
 import type { VirtualScheduler } from '../scheduler.ts';
+import { HAL_INPUT_NAMES, type HalInputName } from '../switch-input.ts';
 
 /** Longest request line accepted; a longer one gets one `line_too_long` reply and is dropped whole. */
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -269,6 +270,16 @@ export class SimControlServer {
         hal.door.set(request.state);
         return {};
       }
+      case 'input': {
+        const name = request.name;
+        if (typeof name !== 'string' || !(HAL_INPUT_NAMES as readonly string[]).includes(name)) {
+          throw new ControlError('bad_request', `name must be one of ${HAL_INPUT_NAMES.join(', ')}`);
+        }
+        if (typeof request.active !== 'boolean')
+          throw new ControlError('bad_request', 'active must be true or false');
+        hal.inputs[name as HalInputName].set(request.active);
+        return {};
+      }
       case 'rtc_set':
         hal.rtc.setTime(parseControlInstant(request.time, 'time'));
         return {};
@@ -297,6 +308,7 @@ export class SimControlServer {
           bolt: hal.actuator.position(),
           jammed: hal.actuator.isJammed(),
           door: hal.door.state(),
+          inputs: Object.fromEntries(HAL_INPUT_NAMES.map((name) => [name, hal.inputs[name].active()])),
           led: hal.indicator.led,
           beep: hal.indicator.lastBeep,
         };

@@ -10,6 +10,11 @@ export interface OfflineStep {
   days_of_week?: string[] | undefined;
   from?: string | undefined;
   to?: string | undefined;
+  version?: 1 | 2 | undefined;
+  variant?: number | undefined;
+  check_in?: string | undefined;
+  check_out?: string | undefined;
+  weeks?: number | undefined;
 }
 
 /**
@@ -26,6 +31,11 @@ export function issueScenarioOfflineCode(firmware: Firmware, step: OfflineStep):
     ...(step.days_of_week !== undefined ? { daysOfWeek: step.days_of_week } : {}),
     ...(step.from !== undefined ? { from: step.from } : {}),
     ...(step.to !== undefined ? { to: step.to } : {}),
+    ...(step.version !== undefined ? { version: step.version } : {}),
+    ...(step.variant !== undefined ? { variant: step.variant } : {}),
+    ...(step.check_in !== undefined ? { checkIn: step.check_in } : {}),
+    ...(step.check_out !== undefined ? { checkOut: step.check_out } : {}),
+    ...(step.weeks !== undefined ? { weeks: step.weeks } : {}),
   };
   const issued = issueForLock(firmware, request, {
     timezone: firmware.manager.getSettings().timezone,

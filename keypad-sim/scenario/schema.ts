@@ -4,7 +4,12 @@ import { isValidZone } from '../../firmware/access/schedule.ts';
 import { DENIAL_REASONS, MODES } from '../../firmware/access/types.ts';
 import { configSchema } from '../../firmware/config.ts';
 import { LOCK_STATES } from '../../firmware/lock.ts';
-import { describeZodError, isoInstantSchema, parseIsoInstant } from '../../firmware/validation.ts';
+import {
+  checkIsoInstant,
+  describeZodError,
+  isoInstantSchema,
+  parseIsoInstant,
+} from '../../firmware/validation.ts';
 import { parseDurationMs } from './duration.ts';
 
 const isoInstant = isoInstantSchema;
@@ -65,12 +70,23 @@ export const STEP_SCHEMAS = {
   offline_code: z
     .object({
       kind: z.enum(OFFLINE_KINDS),
-      start: isoInstant,
+      /** lockctl's forms: an instant, a local date-time (the lock's zone) or a plain date. */
+      start: z
+        .string()
+        .refine(
+          (text) => /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(text) || checkIsoInstant(text).ok,
+          'must be an ISO-8601 instant, a local date-time (2026-12-01T15:00) or a date (2026-12-01)',
+        ),
       hours: z.number().int().optional(),
       days: z.number().int().optional(),
       days_of_week: z.array(z.string()).optional(),
       from: z.string().optional(),
       to: z.string().optional(),
+      version: z.union([z.literal(1), z.literal(2)]).optional(),
+      variant: z.number().int().optional(),
+      check_in: z.string().optional(),
+      check_out: z.string().optional(),
+      weeks: z.number().int().optional(),
       press: z.boolean().default(true),
       /** Remember the digits under this label, to type them again with press_offline. */
       label: z.string().min(1).max(64).optional(),

@@ -19,7 +19,7 @@ import type { BenchRow } from './types.ts';
  */
 
 const TARGET = 1.3;
-const KINDS = ['ongoing', 'one_time', 'offline'] as const;
+export const KINDS = ['ongoing', 'one_time', 'offline'] as const;
 type Kind = (typeof KINDS)[number];
 
 export interface DecisionOptions {
@@ -50,10 +50,18 @@ function openFloor(path: string) {
   };
 }
 
-export async function benchDecision(options: DecisionOptions = {}): Promise<BenchRow[]> {
-  const perKind = options.entries ?? 2000;
-  const perRound = Math.max(1, Math.ceil(perKind / ROUNDS));
-  const { dir, remove } = benchDir('decision');
+export type DecisionKind = Kind;
+
+/** The firmware set up for timed decisions: codes for `perKind` entries of each kind. */
+export interface DecisionRig {
+  /** One granted entry of `kind` (one-time codes: entry `i` opens code `i`); ms to the relay's drive(). */
+  decide(kind: Kind, i: number): Promise<number>;
+  /** One floor entry; ms. */
+  floor(i: number): number;
+  close(): Promise<void>;
+}
+
+export async function decisionRig(dir: string, perKind: number): Promise<DecisionRig> {
   mkdirSync(join(dir, 'lock'));
   const lock = await SimLock.create({
     dataDir: join(dir, 'lock'),
@@ -61,45 +69,43 @@ export async function benchDecision(options: DecisionOptions = {}): Promise<Benc
     config: { codeCapacity: perKind + 10, autoRelockSeconds: RELOCK_SECONDS, deviceId: 'bench' },
   });
   const floor = openFloor(join(dir, 'floor.db'));
-  try {
-    const { firmware } = lock;
-    const now = lock.hal.rtc.peek().epochMs;
-    // The codes: one ongoing, one one_time per entry (each opens once), one permanent offline code.
-    firmware.db.transaction(() => {
-      const specs = [
-        { name: 'ongoing', pin: ONGOING_PIN, kind: 'ongoing' },
-        ...Array.from({ length: perKind }, (_, i) => ({
-          name: `once-${i}`,
-          pin: String(10_000_000 + i),
-          kind: 'one_time',
-        })),
-      ];
-      for (const input of specs) {
-        const parsed = parseCodeSpec(input);
-        if (!parsed.ok) throw new Error(`bench: ${parsed.message}`);
-        const added = firmware.codes.add(parsed.spec, { now, capacity: perKind + 10 });
-        if (!added.ok) throw new Error(`bench: ${added.message}`);
-      }
-    })();
-    const offline = issueForLock(
-      firmware,
-      { kind: 'permanent', start: new Date(now).toISOString().slice(0, 10) },
-      { timezone: firmware.config.timezone, now },
-    ).code;
+  const { firmware } = lock;
+  const now = lock.hal.rtc.peek().epochMs;
+  // The codes: one ongoing, one one_time per entry (each opens once), one permanent offline code.
+  firmware.db.transaction(() => {
+    const specs = [
+      { name: 'ongoing', pin: ONGOING_PIN, kind: 'ongoing' },
+      ...Array.from({ length: perKind }, (_, i) => ({
+        name: `once-${i}`,
+        pin: String(10_000_000 + i),
+        kind: 'one_time',
+      })),
+    ];
+    for (const input of specs) {
+      const parsed = parseCodeSpec(input);
+      if (!parsed.ok) throw new Error(`bench: ${parsed.message}`);
+      const added = firmware.codes.add(parsed.spec, { now, capacity: perKind + 10 });
+      if (!added.ok) throw new Error(`bench: ${added.message}`);
+    }
+  })();
+  const offline = issueForLock(
+    firmware,
+    { kind: 'permanent', start: new Date(now).toISOString().slice(0, 10) },
+    { timezone: firmware.config.timezone, now },
+  ).code;
 
-    // The relay call is the end of the measured path.
-    let driven = Number.NaN;
-    const actuator = lock.hal.actuator;
-    const drive = actuator.drive.bind(actuator);
-    actuator.drive = (target) => {
-      if (target === 'unlocked') driven = performance.now();
-      drive(target);
-    };
-
-    const samples: Record<Kind | 'floor', number[]> = { ongoing: [], one_time: [], offline: [], floor: [] };
-    const entryFor = (kind: Kind, i: number) =>
-      kind === 'ongoing' ? ONGOING_PIN : kind === 'one_time' ? String(10_000_000 + i) : offline;
-    const decideOnce = async (kind: Kind, i: number) => {
+  // The relay call is the end of the measured path.
+  let driven = Number.NaN;
+  const actuator = lock.hal.actuator;
+  const drive = actuator.drive.bind(actuator);
+  actuator.drive = (target) => {
+    if (target === 'unlocked') driven = performance.now();
+    drive(target);
+  };
+  const entryFor = (kind: Kind, i: number) =>
+    kind === 'ongoing' ? ONGOING_PIN : kind === 'one_time' ? String(10_000_000 + i) : offline;
+  return {
+    async decide(kind, i) {
       driven = Number.NaN;
       const started = performance.now();
       const record = await firmware.manager.submitEntry(entryFor(kind, i));
@@ -107,22 +113,36 @@ export async function benchDecision(options: DecisionOptions = {}): Promise<Benc
         throw new Error(
           `bench: ${kind} entry ${i} was not granted (${record.decision.outcome === 'denied' ? record.decision.reason : 'no drive'})`,
         );
-      samples[kind].push(driven - started);
+      const ms = driven - started;
       // Back to locked, untimed: the bolt arrives, auto-relock fires, it arrives again.
       await lock.advance(RELOCK_SECONDS * 1000);
-    };
+      return ms;
+    },
+    floor: (i) => floor.run(String(i)),
+    async close() {
+      floor.db.close();
+      await lock.close();
+    },
+  };
+}
 
+export async function benchDecision(options: DecisionOptions = {}): Promise<BenchRow[]> {
+  const perKind = options.entries ?? 2000;
+  const perRound = Math.max(1, Math.ceil(perKind / ROUNDS));
+  const { dir, remove } = benchDir('decision');
+  const rig = await decisionRig(dir, perKind);
+  try {
+    const samples: Record<Kind | 'floor', number[]> = { ongoing: [], one_time: [], offline: [], floor: [] };
     // Warm-up (JIT, page cache), not recorded: a few entries of each.
-    for (let i = 0; i < 20; i++) floor.run(String(i));
-    await lock.press(`${ONGOING_PIN}#`);
-    await lock.advance(RELOCK_SECONDS * 1000);
-    samples.ongoing.length = 0;
+    for (let i = 0; i < 20; i++) rig.floor(i);
+    await rig.decide('ongoing', 0);
 
     let next = 0;
     for (let round = 0; round < ROUNDS && next < perKind; round++) {
       const end = Math.min(perKind, next + perRound);
-      for (let i = next; i < end; i++) samples.floor.push(floor.run(String(i)));
-      for (const kind of KINDS) for (let i = next; i < end; i++) await decideOnce(kind, i);
+      for (let i = next; i < end; i++) samples.floor.push(rig.floor(i));
+      for (const kind of KINDS)
+        for (let i = next; i < end; i++) samples[kind].push(await rig.decide(kind, i));
       next = end;
     }
 
@@ -150,8 +170,7 @@ export async function benchDecision(options: DecisionOptions = {}): Promise<Benc
     }
     return rows;
   } finally {
-    floor.db.close();
-    await lock.close();
+    await rig.close();
     remove();
   }
 }

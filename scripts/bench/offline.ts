@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
-import { deriveOfflineKey, verifyOfflineCode } from '../../firmware/access/offline.ts';
+import { deriveOfflineKey, deriveOfflineKeyV2, verifyOfflineCode } from '../../firmware/access/offline.ts';
 import { issueOfflineCode, type OfflineRequest } from '../../firmware/access/offline-issue.ts';
 import { seededRandom as prng } from '../support/random.ts';
 import { issueSearchCode, searchValidate } from './search-peer.ts';
@@ -25,6 +25,31 @@ const REQUESTS: OfflineRequest[] = [
   { kind: 'daily', start: '2026-06-10', days: 30 },
   { kind: 'permanent', start: '2026-06-10' },
   { kind: 'recurring', start: '2026-06-08', daysOfWeek: ['mon', 'wed', 'fri'], from: '08:00', to: '18:00' },
+];
+
+/** Version 2: local-hour starts, check-in/out, variants, any weekday set (15 digits). */
+const REQUESTS_V2: OfflineRequest[] = [
+  { version: 2, kind: 'one_time', start: '2026-06-10T12:00', variant: 3 },
+  { version: 2, kind: 'hourly', start: '2026-06-10T11:00', hours: 72, variant: 1 },
+  {
+    version: 2,
+    kind: 'daily',
+    start: '2026-06-10',
+    checkIn: '11:00',
+    checkOut: '10:00',
+    days: 30,
+    variant: 2,
+  },
+  { version: 2, kind: 'permanent', start: '2026-06-10T09:00' },
+  {
+    version: 2,
+    kind: 'recurring',
+    start: '2026-06-08',
+    daysOfWeek: ['mon', 'wed', 'thu'],
+    from: '08:00',
+    to: '18:00',
+    weeks: 52,
+  },
 ];
 
 const randomDigits = (next: () => number, length: number) =>
@@ -56,17 +81,31 @@ export async function benchOffline(): Promise<BenchRow[]> {
   const ours = (i: number) => verifyOfflineCode(key, entries[i & 1023]!, NOW, ZONE);
   if (!valid.every((code) => verifyOfflineCode(key, code, NOW, ZONE)))
     throw new Error('bench: a genuine code did not verify');
+  const keyV2 = deriveOfflineKeyV2(SECRET, 1);
+  const validV2 = REQUESTS_V2.map(
+    (request) => issueOfflineCode(SECRET, 1, request, { timezone: ZONE, now: NOW }).code,
+  );
+  const entriesV2 = Array.from({ length: 1024 }, (_, i) =>
+    i % 2 ? validV2[i % validV2.length]! : randomDigits(next, 15),
+  );
+  const oursV2 = (i: number) => verifyOfflineCode(keyV2, entriesV2[i & 1023]!, NOW, ZONE);
+  if (!validV2.every((code) => verifyOfflineCode(keyV2, code, NOW, ZONE)))
+    throw new Error('bench: a genuine version 2 code did not verify');
 
   nsPerCall(floor, 20_000);
   nsPerCall(ours, 20_000);
+  nsPerCall(oursV2, 20_000);
   const floorRuns: number[] = [];
   const ourRuns: number[] = [];
+  const ourV2Runs: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     floorRuns.push(nsPerCall(floor, PER_ROUND));
     ourRuns.push(nsPerCall(ours, PER_ROUND));
+    ourV2Runs.push(nsPerCall(oursV2, PER_ROUND));
   }
   const floorNs = median(floorRuns);
   const ourNs = median(ourRuns);
+  const ourV2Ns = median(ourV2Runs);
 
   // The search peer: random entries make it try all 24 x 672 candidates; a genuine
   // code stops it half-way on average. Both, like ours.
@@ -88,6 +127,16 @@ export async function benchOffline(): Promise<BenchRow[]> {
       ratio: Number(ourRatio.toFixed(2)),
       target: '<= 2x the floor',
       pass: ourRatio <= 2,
+    },
+    {
+      name: 'offline code validation, version 2 (ours: one HMAC)',
+      value: Math.round(ourV2Ns),
+      unit: 'ns/entry',
+      baselineName: 'one bare node:crypto HMAC-SHA256 (floor)',
+      baseline: Math.round(floorNs),
+      ratio: Number((ourV2Ns / floorNs).toFixed(2)),
+      target: '<= 2x the floor',
+      pass: ourV2Ns / floorNs <= 2,
     },
     {
       name: 'search validator (24 start hours x 672 durations)',

@@ -2,13 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { INITIAL_SYNC } from '../../firmware/sync/desired.ts';
 import { sign } from '../../firmware/sync/envelope.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
+import { GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
+import { addDevice, openGatewayDb } from '../../gateway/store.ts';
 import { SimLock } from '../../keypad-sim/sim-lock.ts';
-import { GatewayClient } from '../gateway/client.ts';
-import { GatewayService } from '../gateway/service.ts';
-import { addDevice, openGatewayDb } from '../gateway/store.ts';
 import { LocalBroker } from '../support/broker.ts';
 import { benchDir, round } from './stats.ts';
 import type { BenchRow } from './types.ts';
@@ -94,11 +93,7 @@ async function drainOurs(url: string, dir: string, count: number): Promise<{ ms:
   try {
     const started = performance.now();
     link.start();
-    await waitFor(
-      () => firmware.state.get('sync', INITIAL_SYNC).ackedSeq >= lastSeq,
-      120_000,
-      'the outbox to drain',
-    );
+    await waitFor(() => firmware.audit.chainState().acked >= lastSeq, 120_000, 'the outbox to drain');
     const ms = performance.now() - started;
     if (link.status().outboxDepth !== 0) throw new Error('bench: acknowledged events are still queued');
     return { ms, bytes };

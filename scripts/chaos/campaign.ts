@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createProvisioning, deriveDeviceKeys, writeProvisioning } from '../../firmware/provisioning.ts';
 import { AuditLog } from '../../firmware/store/audit.ts';
-import { DeviceChannel, GatewayClient } from '../gateway/client.ts';
-import { GatewayService } from '../gateway/service.ts';
-import { addDevice, advanceAck, getDevice, listEvents, openGatewayDb } from '../gateway/store.ts';
+import { DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
+import { addDevice, advanceAck, getDevice, listEvents, openGatewayDb } from '../../gateway/store.ts';
 import type { LocalBroker } from '../support/broker.ts';
 import { between, pick } from '../support/random.ts';
 import { LockProcess, lockfw } from './lock-process.ts';
@@ -160,7 +160,15 @@ export async function chaosRun(
     const db = new Database(join(dataDir, 'lock.db'), { readonly: true });
     try {
       db.pragma('busy_timeout = 5000');
-      const outboxDepth = () => (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+      // The outbox is the audit rows after the ack point (firmware/store/outbox.ts).
+      const outboxDepth = () =>
+        (
+          db
+            .prepare(
+              'SELECT COUNT(*) AS n FROM audit WHERE seq > (SELECT acked_seq FROM audit_chain WHERE id = 1)',
+            )
+            .get() as { n: number }
+        ).n;
       const lastSeq = () =>
         (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM audit').get() as { n: number }).n;
       const drained = await waitFor(
@@ -181,7 +189,11 @@ export async function chaosRun(
       // An event written after the drain (a time sync finishing at connect) may still be
       // queued when the lock stops: it is not lost while the lock's outbox holds it.
       const queued = new Set(
-        (db.prepare('SELECT seq FROM outbox').all() as Array<{ seq: number }>).map((r) => r.seq),
+        (
+          db
+            .prepare('SELECT seq FROM audit WHERE seq > (SELECT acked_seq FROM audit_chain WHERE id = 1)')
+            .all() as Array<{ seq: number }>
+        ).map((r) => r.seq),
       );
       const missing = auditSeqs.filter((seq) => !gatewaySeqs.includes(seq) && !queued.has(seq));
       if (missing.length)

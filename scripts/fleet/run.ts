@@ -11,11 +11,11 @@ import { type Firmware, startFirmware } from '../../firmware/firmware.ts';
 import type { LogControl } from '../../firmware/log.ts';
 import { createOfflineResolver } from '../../firmware/offline-path.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
+import { DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
+import { addDevice, type GatewayDb, openGatewayDb } from '../../gateway/store.ts';
 import { createSimHal, type SimHal } from '../../hal/index.ts';
 import { RealScheduler } from '../../hal/scheduler.ts';
-import { DeviceChannel, GatewayClient } from '../gateway/client.ts';
-import { GatewayService } from '../gateway/service.ts';
-import { addDevice, type GatewayDb, openGatewayDb } from '../gateway/store.ts';
 
 /**
  * The fleet: N simulated locks in one process, each a real firmware (sim HAL, its own

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { TumblerError } from '../../firmware/errors.ts';
 import { encryptPin, pinKey } from '../../firmware/sync/pin-crypto.ts';
-import { takeRevision } from '../gateway/store.ts';
+import { takeRevision } from '../../gateway/store.ts';
 import { GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, print, timeoutMs, withGateway } from './common.ts';
 
 export const CODES_HELP = `Usage: lockctl codes <push|status> --device ID [options]

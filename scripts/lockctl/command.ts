@@ -1,9 +1,9 @@
 import { MODES } from '../../firmware/access/types.ts';
 import { parseFlags, UsageError } from '../../firmware/cli.ts';
 import { TumblerError } from '../../firmware/errors.ts';
-import type { CommandReply } from '../gateway/client.ts';
-import { GatewayService } from '../gateway/service.ts';
-import { takeCounter } from '../gateway/store.ts';
+import type { CommandReply } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
+import { takeCounter } from '../../gateway/store.ts';
 import { GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, print, timeoutMs, withGateway } from './common.ts';
 
 /** A time sync slowed by a busy broker or gateway is worth another try, as a gateway would. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../../firmware/cli.ts';
-import { type BrokerOptions, DeviceChannel, GatewayClient } from '../gateway/client.ts';
-import { DEFAULT_GATEWAY_DB, type GatewayDb, getDevice, openGatewayDb } from '../gateway/store.ts';
+import { type BrokerOptions, DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { DEFAULT_GATEWAY_DB, type GatewayDb, getDevice, openGatewayDb } from '../../gateway/store.ts';
 
 /** Flags every gateway command takes: the broker, TLS, credentials, the gateway's database. */
 export const GATEWAY_FLAGS = {

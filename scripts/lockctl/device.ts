@@ -1,6 +1,6 @@
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { readProvisioning } from '../../firmware/provisioning.ts';
-import { addDevice, deviceInfo, listDevices, openGatewayDb } from '../gateway/store.ts';
+import { addDevice, deviceInfo, listDevices, openGatewayDb } from '../../gateway/store.ts';
 import { GATEWAY_FLAGS, gatewayDbPath, print } from './common.ts';
 
 export const DEVICE_HELP = `Usage: lockctl device <add|list> [options]

@@ -1,14 +1,14 @@
 import { parseFlags, UsageError } from '../../firmware/cli.ts';
 import { safeJson, safeText } from '../../firmware/safe-text.ts';
-import { GatewayClient } from '../gateway/client.ts';
-import { GatewayService } from '../gateway/service.ts';
+import { GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
 import {
   deviceInfo,
   listEvents,
   listIncarnations,
   openGatewayDb,
   type StoredEvent,
-} from '../gateway/store.ts';
+} from '../../gateway/store.ts';
 import { brokerOptions, GATEWAY_FLAGS, GATEWAY_FLAGS_HELP, gatewayDbPath } from './common.ts';
 
 export const EVENTS_HELP = `Usage: lockctl events [--device ID] [--follow] [--after SEQ] [--json]

@@ -14,6 +14,7 @@ import {
   OFFLINE_KINDS,
   RECURRING_LIFE_DAYS,
 } from '../../firmware/access/offline-layout.ts';
+import { unpackV2 } from '../../firmware/access/offline-layout-v2.ts';
 import { describeSchedule } from '../../firmware/access/schedule.ts';
 import { parseFlags, parseIntFlag, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { readProvisioning } from '../../firmware/provisioning.ts';
@@ -35,6 +36,15 @@ fingerprint (what revocation and the audit log name it by).
   --from HH:00          recurring: daily window start (whole hour)
   --to HH:00            recurring: daily window end (whole hour; 24:00 allowed; earlier than
                         --from runs past midnight)
+  --version 1|2         the format version (default 1). Version 2 codes are 3 digits
+                        longer (15 at the default length); what they add:
+  --variant N           version 2: which of the distinct codes for the same slot
+                        (one_time 0-4; hourly, daily, permanent, recurring 0-2; erase 0)
+  --check-in HH:00      version 2 daily: local check-in hour on the --start date
+  --check-out HH:00     version 2 daily: local check-out hour on the end date (default 00:00)
+  --weeks N             version 2 recurring: life in weeks, a multiple of 4 from 4 to 52
+                        (version 2 recurring takes any --days-of-week, e.g. mon,thu;
+                        version 2 starts are whole local hours in any zone)
   --timezone ZONE       the lock's IANA time zone (default UTC)
   --key-version N       the lock's offline key version (default 1; +1 after each erase code)
   --length L            code length, the lock's offlineCodeLength (default 12)
@@ -53,6 +63,11 @@ const FLAG_OF: Record<OfflineRequestField, string> = {
   to: '--to',
   timezone: '--timezone',
   length: '--length',
+  version: '--version',
+  variant: '--variant',
+  checkIn: '--check-in',
+  checkOut: '--check-out',
+  weeks: '--weeks',
 };
 
 function wholeNumber(command: string, value: string | undefined, flag: string): number | undefined {
@@ -65,16 +80,17 @@ function wholeNumber(command: string, value: string | undefined, flag: string): 
 function describe(issued: IssuedOfflineCode, deviceId: string): string {
   const at = (ms: number | null) =>
     ms === null ? 'no end' : DateTime.fromMillis(ms, { zone: issued.timezone }).toFormat('yyyy-LL-dd HH:mm');
+  const v2 = issued.version === 2 ? unpackV2(issued.kind, issued.fields.param) : undefined;
   const what =
     issued.kind === 'hourly'
-      ? `hourly (${issued.fields.param} h)`
+      ? `hourly (${v2?.hours ?? issued.fields.param} h)`
       : issued.kind === 'daily'
-        ? `daily (${issued.fields.param} days)`
+        ? `daily (${v2?.days ?? issued.fields.param} days)`
         : issued.kind;
   const lines = [
     issued.grouped,
     `  device       ${deviceId}`,
-    `  kind         ${what}`,
+    `  kind         ${what}${v2 ? `, version 2, variant ${issued.variant}` : ''}`,
     `  valid        ${at(issued.validFrom)} to ${at(issued.validUntil)} ${issued.timezone}`,
   ];
   if (issued.schedule) lines.push(`  schedule     ${describeSchedule(issued.schedule, issued.timezone)}`);
@@ -100,6 +116,11 @@ export async function offlineCodeCommand(argv: string[]): Promise<number> {
     from: { type: 'string' },
     to: { type: 'string' },
     timezone: { type: 'string' },
+    version: { type: 'string' },
+    variant: { type: 'string' },
+    'check-in': { type: 'string' },
+    'check-out': { type: 'string' },
+    weeks: { type: 'string' },
     'key-version': { type: 'string' },
     length: { type: 'string' },
     json: { type: 'boolean' },
@@ -123,6 +144,11 @@ export async function offlineCodeCommand(argv: string[]): Promise<number> {
     ...(values['days-of-week'] !== undefined ? { daysOfWeek: values['days-of-week'] } : {}),
     ...(values.from !== undefined ? { from: values.from } : {}),
     ...(values.to !== undefined ? { to: values.to } : {}),
+    ...(values.version !== undefined ? { version: wholeNumber(command, values.version, '--version')! } : {}),
+    ...(values.variant !== undefined ? { variant: wholeNumber(command, values.variant, '--variant')! } : {}),
+    ...(values['check-in'] !== undefined ? { checkIn: values['check-in'] } : {}),
+    ...(values['check-out'] !== undefined ? { checkOut: values['check-out'] } : {}),
+    ...(values.weeks !== undefined ? { weeks: wholeNumber(command, values.weeks, '--weeks')! } : {}),
   };
   const planned = planOfflineCode(request, {
     timezone: values.timezone ?? 'UTC',
@@ -137,12 +163,15 @@ export async function offlineCodeCommand(argv: string[]): Promise<number> {
   const issued = encodePlan(record.secret, keyVersion, planned.plan);
   if (values.json) {
     const zone = issued.timezone;
+    const v2 = issued.version === 2 ? unpackV2(issued.kind, issued.fields.param) : undefined;
     const out = {
       deviceId: record.deviceId,
       code: issued.code,
       grouped: issued.grouped,
       fingerprint: issued.fingerprint,
       kind: issued.kind,
+      version: issued.version,
+      variant: issued.variant,
       keyVersion: issued.keyVersion,
       length: issued.length,
       timezone: zone,
@@ -150,8 +179,8 @@ export async function offlineCodeCommand(argv: string[]): Promise<number> {
       validUntil: isoOrNull(issued.validUntil, zone),
       activateBy: isoOrNull(issued.activateBy, zone),
       schedule: issued.schedule,
-      ...(issued.kind === 'hourly' ? { hours: issued.fields.param } : {}),
-      ...(issued.kind === 'daily' ? { days: issued.fields.param } : {}),
+      ...(issued.kind === 'hourly' ? { hours: v2?.hours ?? issued.fields.param } : {}),
+      ...(issued.kind === 'daily' ? { days: v2?.days ?? issued.fields.param } : {}),
     };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } else {

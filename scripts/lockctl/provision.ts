@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { createProvisioning, provisioningFileName, writeProvisioning } from '../../firmware/provisioning.ts';
-import { addDevice, DEFAULT_GATEWAY_DB, openGatewayDb } from '../gateway/store.ts';
+import { addDevice, DEFAULT_GATEWAY_DB, openGatewayDb } from '../../gateway/store.ts';
 
 export const PROVISION_HELP = `Usage: lockctl provision --device-id ID --out DIR [--json]
 

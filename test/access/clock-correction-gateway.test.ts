@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandReplySchema } from '../../scripts/gateway/client.ts';
+import { commandReplySchema } from '../../gateway/client.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { startRig } from '../helpers/sync-rig.ts';
 
@@ -32,6 +32,7 @@ describe('gateway time sync follows the one clock-correction rule', () => {
       args: {},
       counter: 1,
       expires_at: new Date(Date.now() + 60_000).toISOString(),
+      incarnation: lock.firmware.incarnation,
     });
     await gateway.mqtt.publishAsync(channel.topics.cmd, JSON.stringify(cmd), { qos: 1 });
     expect(await reply).toMatchObject({ ok: false, error: 'backward_unconfirmed' });

@@ -139,3 +139,60 @@ describe('offline codes through the firmware (sim HAL)', () => {
     expect(lock.firmware.manager.status().lockout.consecutiveFailures).toBe(0);
   });
 });
+
+describe('version 2 codes through the firmware (sim HAL): the lock takes both versions', () => {
+  it('a 15-digit stay with check-in and check-out opens beside a 12-digit version 1 code', async () => {
+    const { lock } = await boot();
+    // The lock's clock: 2026-06-10 12:30 Berlin. A stay from 13:00 today to 11:00 in two days.
+    const stay = issue(lock, {
+      version: 2,
+      kind: 'daily',
+      start: '2026-06-10',
+      checkIn: '13:00',
+      checkOut: '11:00',
+      days: 2,
+    });
+    const sameSlot = issue(lock, {
+      version: 2,
+      kind: 'daily',
+      start: '2026-06-10',
+      checkIn: '13:00',
+      checkOut: '11:00',
+      days: 2,
+      variant: 1,
+    });
+    const v1 = issue(lock, { kind: 'hourly', start: START, hours: 3 });
+    expect(stay.code).toHaveLength(15);
+    expect(await type(lock, stay.code)).toBe('not_yet_active');
+    await lock.advance(HOUR);
+    expect(await type(lock, stay.code)).toBe('granted');
+    await relock(lock);
+    expect(await type(lock, v1.code)).toBe('granted');
+    await relock(lock);
+    expect(await type(lock, sameSlot.code)).toBe('granted');
+    await relock(lock);
+    // 2026-06-12 10:50 Berlin: still in; 11:10: checked out.
+    await lock.advance(Date.parse('2026-06-12T08:50:00Z') - lock.hal.rtc.peek().epochMs);
+    expect(await type(lock, stay.code)).toBe('granted');
+    await relock(lock);
+    await lock.advance(20 * 60_000);
+    expect(await type(lock, stay.code)).toBe('expired');
+  });
+
+  it('one_time variants: each opens once; a wrong 15-digit entry is a wrong guess, 13 digits malformed', async () => {
+    const { lock } = await boot();
+    const [a, b] = [0, 4].map((variant) =>
+      issue(lock, { version: 2, kind: 'one_time', start: START, variant }),
+    );
+    expect(await type(lock, a!.code)).toBe('granted');
+    await relock(lock);
+    expect(await type(lock, b!.code)).toBe('granted');
+    await relock(lock);
+    expect(await type(lock, a!.code)).toBe('used_up');
+    expect(lock.firmware.manager.status().lockout.consecutiveFailures).toBe(0);
+    const wrong = a!.code.slice(0, 14) + String((Number(a!.code[14]) + 1) % 10);
+    expect(await type(lock, wrong)).toBe('unknown_code');
+    expect(lock.firmware.manager.status().lockout.consecutiveFailures).toBe(1);
+    expect(await type(lock, '1234567890123')).toBe('malformed');
+  });
+});

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../firmware/access/decide.ts';
-import { deriveOfflineKey, verifyOfflineCode } from '../../firmware/access/offline.ts';
+import { deriveOfflineKey, deriveOfflineKeyV2, verifyOfflineCode } from '../../firmware/access/offline.ts';
 import { NEVER_USED, offlineCredential, offlineWindow } from '../../firmware/access/offline-credential.ts';
 import { HEADER_USED, HEADER_VALUES } from '../../firmware/access/offline-layout.ts';
+import { V2_HEADER_USED, V2_HEADER_VALUES } from '../../firmware/access/offline-layout-v2.ts';
 import { DEFAULT_CONFIG } from '../../firmware/config.ts';
 import { seededRandom as prng } from '../../scripts/support/random.ts';
 
@@ -22,16 +23,25 @@ function poissonTail(k: number, lambda: number): number {
   return 1 - below;
 }
 
-/** Types `count` uniformly random entries of `length` digits; counts verified and granted ones. */
-function attack(length: number, count: number, seed: number): { verified: number; granted: number } {
-  const key = deriveOfflineKey(SECRET, 1, length);
+/**
+ * Types `count` uniformly random entries of the lock length `length` (version 2: its
+ * L + 3 digits); counts verified and granted ones.
+ */
+function attack(
+  length: number,
+  count: number,
+  seed: number,
+  version: 1 | 2 = 1,
+): { verified: number; granted: number } {
+  const key = version === 2 ? deriveOfflineKeyV2(SECRET, 1, length) : deriveOfflineKey(SECRET, 1, length);
   const next = prng(seed);
+  const headerDigits = version === 2 ? 9 : 6;
   const tagDigits = length - 6;
   let verified = 0;
   let granted = 0;
   for (let i = 0; i < count; i++) {
     const entry =
-      String(Math.floor(next() * 1e6)).padStart(6, '0') +
+      String(Math.floor(next() * 10 ** headerDigits)).padStart(headerDigits, '0') +
       String(Math.floor(next() * 10 ** tagDigits)).padStart(tagDigits, '0');
     const code = verifyOfflineCode(key, entry, NOW, ZONE);
     if (!code) continue;
@@ -39,7 +49,7 @@ function attack(length: number, count: number, seed: number): { verified: number
     const credential = offlineCredential(code, offlineWindow(code, ZONE), NEVER_USED);
     const decision = decide({
       entry,
-      acceptedLengths: { min: 4, max: 10, offline: length },
+      acceptedLengths: { min: 4, max: 10, offline: length, offlineV2: length + 3 },
       credential,
       now: NOW,
       clockTrusted: true,
@@ -69,6 +79,22 @@ describe('forgery: uniformly random entries', () => {
     const { verified } = attack(11, ENTRIES, 0xbad5eed);
     const lambda = ENTRIES * 1e-5 * (HEADER_USED / HEADER_VALUES);
     // Inside the central 99.8% of Poisson(9.9): 2..21.
+    expect(poissonTail(verified, lambda)).toBeGreaterThan(0.001);
+    expect(1 - poissonTail(verified + 1, lambda)).toBeGreaterThan(0.001);
+  }, 120_000);
+});
+
+describe('forgery: uniformly random version 2 entries', () => {
+  it(`accepts ${ENTRIES.toLocaleString('en')} random 15-digit entries at a rate consistent with <= 1e-6`, () => {
+    const { verified, granted } = attack(12, ENTRIES, 0x2eed, 2);
+    expect(granted).toBeLessThanOrEqual(verified);
+    expect(poissonTail(verified, ENTRIES * 1e-6)).toBeGreaterThan(0.001);
+    expect(verified).toBeLessThanOrEqual(5);
+  }, 120_000);
+
+  it('is not vacuous: with a 5-digit tag (14 digits, L = 11) it succeeds about 6.6 times per million', () => {
+    const { verified } = attack(11, ENTRIES, 0x2bad, 2);
+    const lambda = ENTRIES * 1e-5 * (V2_HEADER_USED / V2_HEADER_VALUES);
     expect(poissonTail(verified, lambda)).toBeGreaterThan(0.001);
     expect(1 - poissonTail(verified + 1, lambda)).toBeGreaterThan(0.001);
   }, 120_000);

@@ -39,6 +39,21 @@ describe('remote lock and unlock: one rule for every adapter', () => {
     ]);
   });
 
+  it('lets a Matter controller unlock without a PIN only outside vacation and privacy mode', () => {
+    const reason = (v: { allowed: boolean; reason?: string }) => (v.allowed ? 'allowed' : v.reason);
+    expect(
+      MODES.map((mode) => [
+        mode,
+        reason(judgeRemote({ actor: 'matter', target: 'unlocked', mode, homeAssistantUnlock: true })),
+      ]),
+    ).toEqual([
+      ['normal', 'allowed'],
+      ['vacation', 'mode_restricted'],
+      ['privacy', 'mode_restricted'],
+      ['passage', 'allowed'],
+    ]);
+  });
+
   it('names every refusal from the one fixed set', () => {
     for (const actor of REMOTE_ACTORS)
       for (const mode of MODES)

@@ -1,6 +1,6 @@
 import { afterEach } from 'vitest';
 import { DiagConsole } from '../../firmware/diag/console.ts';
-import type { DiagContext, DiagLink } from '../../firmware/diag/context.ts';
+import type { DiagContext, DiagLink, DiagMatter } from '../../firmware/diag/context.ts';
 import { deriveTechKey, mintTechToken } from '../../firmware/diag/tech-token.ts';
 import type { LogControl } from '../../firmware/log.ts';
 import { SimLock, type SimLockOptions } from '../../keypad-sim/sim-lock.ts';
@@ -13,6 +13,7 @@ afterEach(async () => {
 
 export interface HarnessOptions extends SimLockOptions {
   link?: DiagLink;
+  matter?: DiagMatter;
 }
 
 /**
@@ -27,15 +28,16 @@ export class ConsoleHarness {
   private constructor(
     readonly lock: SimLock,
     private readonly link: DiagLink | undefined,
+    private readonly matter?: DiagMatter,
   ) {
     this.logControl = { level: 'silent', sink: { write: () => undefined } };
     this.console = this.attach();
   }
 
   static async create(options: HarnessOptions = {}): Promise<ConsoleHarness> {
-    const { link, ...lockOptions } = options;
+    const { link, matter, ...lockOptions } = options;
     const lock = await SimLock.create({ travelMs: 0, ...lockOptions });
-    const harness = new ConsoleHarness(lock, link);
+    const harness = new ConsoleHarness(lock, link, matter);
     open.push(harness);
     harness.console.start();
     await harness.idle();
@@ -50,6 +52,7 @@ export class ConsoleHarness {
       startedAt: 0,
       logControl: this.logControl,
       ...(this.link ? { link: this.link } : {}),
+      ...(this.matter ? { matter: this.matter } : {}),
     };
   }
 

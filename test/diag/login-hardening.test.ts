@@ -38,6 +38,22 @@ describe('console: a token typed without the space', () => {
     expect(h.output).not.toContain('title');
     expect(h.output).toContain('Read-only commands');
   });
+
+  it('a login line behind an output flag (`--json login TOKEN`) is masked and never recalled either', async () => {
+    const h = await ConsoleHarness.create();
+    const token = h.token();
+    const body = token.split('.')[2]!;
+    for (const line of [`--json login ${token}`, ` --plain LOGIN ${token}`]) {
+      h.output = '';
+      await h.type(`${line}\r`);
+      expect(h.output).not.toContain(body.slice(0, 8));
+      expect(h.output).toMatch(/logged in as technician|"ok":\s*true/);
+      await h.run('logout');
+    }
+    h.output = '';
+    await h.type('\x1b[A\x1b[A\x1b[A');
+    expect(h.output).not.toContain(body.slice(0, 8));
+  });
 });
 
 describe('console: login escalation (the keypad rule)', () => {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createProvisioning, writeProvisioning } from '../../firmware/provisioning.ts';
-import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
-import { addDevice, getDevice, openGatewayDb } from '../../scripts/gateway/store.ts';
+import { DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { addDevice, getDevice, openGatewayDb } from '../../gateway/store.ts';
 import { type LockfwProcess, runLockfw, spawnLockfw } from '../helpers/lockfw-process.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { tempDir } from '../helpers/tmp.ts';

@@ -133,6 +133,19 @@ describe('lockfw refuses a bad start in one line, before anything starts', () =>
     expect(existsSync(join(dir, DB_FILE))).toBe(false);
   });
 
+  it('a lost lock.db and store.id beside the device.key: --init (left in first-boot.env) makes no new store', async () => {
+    const dir = initialised();
+    rmSync(join(dir, DB_FILE));
+    rmSync(join(dir, `${DB_FILE}-wal`), { force: true });
+    rmSync(join(dir, `${DB_FILE}-shm`), { force: true });
+    rmSync(join(dir, 'store.id'));
+    expectRefusedStart(
+      await run(dir, '--init'),
+      /device\.key is here but neither lock\.db nor store\.id.*docs\/reliability\.md/,
+    );
+    expect(existsSync(join(dir, DB_FILE))).toBe(false);
+  });
+
   it('makes its files 0600 and the data dir 0700 under umask 000', async () => {
     const dir = join(tempDir(), 'fresh');
     const result = await lockfw(['codes', 'list', '--data', dir], { umask: '000' });

@@ -71,7 +71,13 @@ describe('one reading of ISO instants (RFC 9557 zone suffixes)', () => {
     expect(doc('2026-07-01T12:00:00Z[Europe/Zurich]')).toBe(true);
     expect(doc('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toBe(false);
     const command = (expires_at: string) =>
-      commandSchema.safeParse({ id: 'c1', name: 'unlock', counter: 1, expires_at }).success;
+      commandSchema.safeParse({
+        id: 'c1',
+        name: 'unlock',
+        counter: 1,
+        expires_at,
+        incarnation: 'a'.repeat(32),
+      }).success;
     expect(command('2026-07-01T12:00:00+02:00[Europe/Zurich]')).toBe(true);
     expect(command('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toBe(false);
   });
@@ -82,6 +88,20 @@ describe('one reading of ISO instants (RFC 9557 zone suffixes)', () => {
       /offset \+05:00 is not Europe\/Zurich's/,
     );
     expect(parseTechnicianTime(['2026-07-01', '12:00'], 'Europe/Zurich')).toBe(TEN_UTC);
+  });
+
+  it('the console time set refuses a local time the clocks skip or show twice (an offset decides)', () => {
+    // 2026-10-25 02:30 happens twice in Berlin (CEST, then CET); 2026-03-29 02:30 never.
+    expect(() => parseTechnicianTime(['2026-10-25', '02:30'], 'Europe/Berlin')).toThrow(
+      /happens twice in Europe\/Berlin .*2026-10-25T02:30\+02:00 or 2026-10-25T02:30\+01:00/,
+    );
+    expect(() => parseTechnicianTime(['2026-03-29', '02:30'], 'Europe/Berlin')).toThrow(
+      /does not exist in Europe\/Berlin/,
+    );
+    expect(parseTechnicianTime(['2026-10-25T02:30:00+02:00'], 'Europe/Berlin')).toBe(
+      Date.UTC(2026, 9, 25, 0, 30),
+    );
+    expect(parseTechnicianTime(['2026-10-25', '03:30'], 'Europe/Berlin')).toBe(Date.UTC(2026, 9, 25, 2, 30));
   });
 
   it('offline code starts (local time without an offset still works)', () => {

@@ -72,7 +72,7 @@ function snapshot() {
     codes: firmware.codes.list().map((c) => [c.id, c.name, c.enabled, c.uses]),
     applied: sync.appliedRevision,
     counter: sync.lastCounter,
-    acked: sync.ackedSeq,
+    acked: firmware.audit.chainState().acked,
   });
 }
 

@@ -11,6 +11,7 @@ import type { Indicator, LedColour } from '../../hal/indicator.ts';
 import type { Key, Keypad } from '../../hal/keypad.ts';
 import type { BoltPosition, DriveTarget, LockActuator } from '../../hal/relay.ts';
 import type { Rtc } from '../../hal/rtc.ts';
+import type { SwitchInput } from '../../hal/switch-input.ts';
 
 export interface Built<Device, Driver> {
   device: Device;
@@ -429,6 +430,55 @@ export function indicatorContract(
         await t.driver.settle(15_000);
         expect(t.driver.buzzing(), pattern).toBe(false);
       }
+    });
+  });
+}
+
+export interface SwitchDriver {
+  /** The button is pressed (true) or let go, the housing opened, the supply failing. */
+  set(active: boolean): void;
+  settle(): Promise<void>;
+}
+
+export function switchContract(name: string, build: () => Promise<Built<SwitchInput, SwitchDriver>>): void {
+  describe(`${name} keeps the SwitchInput contract`, () => {
+    const t = lifecycle(build);
+    const record = () => {
+      const seen: boolean[] = [];
+      t.device.onChange((active) => seen.push(active));
+      return seen;
+    };
+
+    it('starts inactive and reports a press on a later tick', async () => {
+      const seen = record();
+      expect(t.device.active()).toBe(false);
+      t.driver.set(true);
+      expect(seen).toEqual([]);
+      await eventually(
+        () => expect(seen).toEqual([true]),
+        () => t.driver.settle(),
+      );
+      expect(t.device.active()).toBe(true);
+    });
+
+    it('never reports the same state twice in a row', async () => {
+      const seen = record();
+      for (const active of [true, true, false, false]) {
+        t.driver.set(active);
+        await t.driver.settle();
+      }
+      await t.driver.settle();
+      expect(seen).toEqual([true, false]);
+      expect(t.device.active()).toBe(false);
+    });
+
+    it('reports nothing after close()', async () => {
+      const seen = record();
+      await t.close();
+      t.driver.set(true);
+      await t.driver.settle();
+      await t.driver.settle();
+      expect(seen).toEqual([]);
     });
   });
 }

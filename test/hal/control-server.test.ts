@@ -108,6 +108,32 @@ describe('sim control socket: framing, limits, validation, mode', () => {
     expect(replies.at(-1)).toMatchObject({ rtc: { epochMs: Date.UTC(2026, 6, 1, 12) } });
   });
 
+  it('sets the board inputs by name, refusing an unknown one, and shows them in devices', async () => {
+    const { path } = await serve();
+    const c = await client(path);
+    for (const request of [
+      { id: 1, cmd: 'input', name: 'tamper', active: true },
+      { id: 2, cmd: 'input', name: 'door', active: true },
+      { id: 3, cmd: 'input', name: 'powerFail', active: 'yes' },
+      { id: 4, cmd: 'devices' },
+    ])
+      c.socket.write(`${JSON.stringify(request)}\n`);
+    await until(() => c.replies().length === 4, 'all replies');
+    const replies = c.replies();
+    expect(replies[0]).toEqual({ id: 1, ok: true });
+    expect(replies[1]).toMatchObject({
+      ok: false,
+      error: 'bad_request',
+      message: 'name must be one of exitButton, tamper, powerFail',
+    });
+    expect(replies[2]).toMatchObject({
+      ok: false,
+      error: 'bad_request',
+      message: 'active must be true or false',
+    });
+    expect(replies[3]).toMatchObject({ inputs: { exitButton: false, tamper: true, powerFail: false } });
+  });
+
   it('creates the socket 0600 under umask 000, and never deletes a file that is not a socket', async () => {
     const dir = tempDir();
     const path = join(dir, 'sim.sock');

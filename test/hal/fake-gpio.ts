@@ -1,5 +1,6 @@
 import { GpioError } from '../../hal/linux/errors.ts';
 import type {
+  ChipInfo,
   GpioBackend,
   GpioInput,
   GpioOutput,
@@ -10,6 +11,7 @@ import type {
   OutputRequest,
 } from '../../hal/linux/gpio-backend.ts';
 import { Listeners, later } from '../../hal/listeners.ts';
+import type { Scheduler } from '../../hal/scheduler.ts';
 
 /** One line operation as the kernel would see it; `line` is "chip:offset", `at` the clock's time. */
 export type GpioOp = (
@@ -31,8 +33,21 @@ export function lineKey(address: LineAddress): string {
 export class FakeGpioBackend implements GpioBackend {
   readonly ops: GpioOp[] = [];
 
-  /** `now` stamps each op (give it the scheduler's clock to assert timings). */
-  constructor(private readonly now?: () => number) {}
+  /**
+   * `now` stamps each op (give it the scheduler's clock to assert timings); `chips` is
+   * what gpiodetect would list (a Pi 4's header bank by default). With `latency`, each
+   * set() drives the line that long after it is called and resolves then, one write at
+   * a time per line, as a gpioset restart does; without it, at once.
+   */
+  constructor(
+    private readonly now?: () => number,
+    readonly chips: ChipInfo[] = [{ name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 }],
+    readonly latency?: { ms: (line: string) => number; scheduler: Scheduler },
+  ) {}
+
+  async listChips(): Promise<ChipInfo[]> {
+    return this.chips.map((chip) => ({ ...chip }));
+  }
 
   private readonly outputs = new Map<string, FakeOutput>();
   private readonly inputs = new Map<string, FakeInput>();
@@ -70,7 +85,7 @@ export class FakeGpioBackend implements GpioBackend {
 
   /** The level an output is driven to now, or undefined when nobody holds it. */
   outputLevel(chip: string, line: number): LineValue | undefined {
-    return this.outputs.get(`${chip}:${line}`)?.value();
+    return this.outputs.get(`${chip}:${line}`)?.driven();
   }
 
   isHeld(chip: string, line: number): boolean {
@@ -111,13 +126,20 @@ export class FakeGpioBackend implements GpioBackend {
   }
 
   private claim(key: string): void {
+    const chip = key.slice(0, key.indexOf(':'));
+    if (!this.chips.some((known) => known.name === chip))
+      throw new GpioError(`${chip}: No such file or directory`);
     if (this.outputs.has(key) || this.inputs.has(key)) throw new GpioError(`${key}: Device or resource busy`);
   }
 }
 
 class FakeOutput implements GpioOutput {
   readonly address: LineAddress;
+  /** The level on the wire. */
   private level: LineValue;
+  /** The level last asked for (what value() reports, as CliOutput does). */
+  private wanted: LineValue;
+  private queue: Promise<void> = Promise.resolve();
   private released = false;
 
   constructor(
@@ -126,14 +148,41 @@ class FakeOutput implements GpioOutput {
   ) {
     this.address = { chip: request.chip, line: request.line };
     this.level = request.initial;
+    this.wanted = request.initial;
   }
 
   value(): LineValue {
+    return this.wanted;
+  }
+
+  /** The level on the wire now. */
+  driven(): LineValue {
     return this.level;
   }
 
   async set(value: LineValue): Promise<void> {
     if (this.released) throw new GpioError(`${lineKey(this.address)} was released`);
+    this.wanted = value;
+    const latency = this.backend.latency;
+    if (!latency) {
+      this.drive(value);
+      return;
+    }
+    const key = lineKey(this.address);
+    const write = this.queue.then(
+      () =>
+        new Promise<void>((resolve) =>
+          latency.scheduler.after(latency.ms(key), () => {
+            if (!this.released) this.drive(value);
+            resolve();
+          }),
+        ),
+    );
+    this.queue = write;
+    return write;
+  }
+
+  private drive(value: LineValue): void {
     this.level = value;
     this.backend.recordSet(lineKey(this.address), value);
   }

@@ -93,12 +93,22 @@ export class FakeInputNode {
   }
 }
 
-/** A sysfs tree with class/rtc/<device>/since_epoch, and the /dev node beside it. */
-export function fakeSysfsRtc(root: string, device = 'rtc0', epochSeconds = 1_750_000_000): string {
+/**
+ * A sysfs tree with class/rtc/<device>/since_epoch and name (`rtc-ds1307 1-0068`, what
+ * a DS3231 on I2C-1 shows; a Pi 5's own RTC shows `rpi-rtc soc:rpi_rtc`), and the /dev
+ * node beside it.
+ */
+export function fakeSysfsRtc(
+  root: string,
+  device = 'rtc0',
+  epochSeconds = 1_750_000_000,
+  name = 'rtc-ds1307 1-0068',
+): string {
   const dir = join(root, 'sys', 'class', 'rtc', device);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'since_epoch');
   writeFileSync(file, `${epochSeconds}\n`);
+  writeFileSync(join(dir, 'name'), `${name}\n`);
   mkdirSync(join(root, 'dev'), { recursive: true });
   writeFileSync(join(root, 'dev', device), '');
   return file;
@@ -108,4 +118,42 @@ export function fakeSysfsRtc(root: string, device = 'rtc0', epochSeconds = 1_750
 export function fakeGpioChips(root: string, ...chips: string[]): void {
   mkdirSync(join(root, 'dev'), { recursive: true });
   for (const chip of chips) writeFileSync(join(root, 'dev', chip), '');
+}
+
+/**
+ * Shell stand-ins for the v1 gpiod tools, run as real child processes: each logs what
+ * it was asked (and a holder, how it ended) to `log`; gpiodetect lists `chips`. Each
+ * `gpioset` also writes the level it drives to `levels/<chip>:<line>`, and nothing
+ * changes it when the holder ends: a Raspberry Pi kernel without strict_gpiod, which
+ * keeps a released line at its last level.
+ */
+export function shellGpiodTools(
+  dir: string,
+  chips: Array<{ name: string; label: string; lines: number }> = [
+    { name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 },
+  ],
+): { dir: string; log: string; levels: string } {
+  const log = join(dir, 'log');
+  const levels = join(dir, 'levels');
+  mkdirSync(levels, { recursive: true });
+  const drive = `chip=""; for arg in "$@"; do case "$arg" in gpiochip*) chip=$arg ;; [0-9]*=[01]) echo "\${arg#*=}" > "${levels}/$chip:\${arg%%=*}" ;; esac; done`;
+  const holder = (name: string, firstOutput: string) => `#!/bin/bash
+if [ "$1" = "--version" ]; then echo "${name} (libgpiod) v1.6.3"; exit 0; fi
+echo "${name} $*" >> "${log}"
+${name === 'gpioset' ? drive : ''}
+${firstOutput}
+trap 'kill $! 2>/dev/null; echo "${name} TERM" >> "${log}"; exit 0' TERM
+while :; do sleep 5 & wait $!; done
+`;
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text, { mode: 0o755 });
+  };
+  write('gpioset', holder('gpioset', ''));
+  write('gpiomon', holder('gpiomon', 'echo "17 0"'));
+  write('gpioget', '#!/bin/bash\necho 1\n');
+  write(
+    'gpiodetect',
+    `#!/bin/bash\ncat <<'LIST'\n${chips.map((chip) => `${chip.name} [${chip.label}] (${chip.lines} lines)`).join('\n')}\nLIST\n`,
+  );
+  return { dir, log, levels };
 }

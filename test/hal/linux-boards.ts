@@ -2,7 +2,14 @@ import { type BoardConfig, parseBoardConfig } from '../../hal/linux/board-config
 
 /** Board files for the tests, built on the shipped examples' wiring. */
 export function motorBoard(overrides: { activeLow?: boolean; deadTimeMs?: number } = {}): BoardConfig {
-  return parseBoardConfig({
+  return parseBoardConfig(motorBoardJson(overrides));
+}
+
+/** The motor board as its JSON file says it, to extend in a test. */
+export function motorBoardJson(
+  overrides: { activeLow?: boolean; deadTimeMs?: number } = {},
+): Record<string, unknown> {
+  return {
     gpio: { chip: 'gpiochip0' },
     relay: {
       mode: 'motor',
@@ -18,7 +25,7 @@ export function motorBoard(overrides: { activeLow?: boolean; deadTimeMs?: number
     rtc: { device: 'rtc0' },
     door: { line: 17, bias: 'pull-up', debounceMs: 50 },
     indicator: { led: { red: 22, green: 23, blue: 27 }, buzzer: { line: 24 } },
-  });
+  };
 }
 
 export function strikeBoard(

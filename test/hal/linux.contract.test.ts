@@ -1,10 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseBoardConfig } from '../../hal/linux/board-config.ts';
 import { EvdevKeypad } from '../../hal/linux/evdev-keypad.ts';
 import type { InputEventSize } from '../../hal/linux/input-event.ts';
 import { buildKeymap } from '../../hal/linux/keymap.ts';
 import { silentLog } from '../../hal/linux/log.ts';
-import { openActuator, openDoor, openIndicator } from '../../hal/linux/open-devices.ts';
+import { openActuator, openDoor, openIndicator, openInputs } from '../../hal/linux/open-devices.ts';
 import { SysfsRtc } from '../../hal/linux/sysfs-rtc.ts';
 import { VirtualScheduler } from '../../hal/scheduler.ts';
 import {
@@ -13,11 +14,12 @@ import {
   indicatorContract,
   keypadContract,
   rtcContract,
+  switchContract,
 } from './contract.ts';
 import { FakeBolt } from './fake-bolt.ts';
 import { FakeGpioBackend } from './fake-gpio.ts';
 import { FakeInputNode, fakeSysfsRtc, tempDir } from './fake-kernel.ts';
-import { motorBoard, strikeBoard } from './linux-boards.ts';
+import { motorBoard, motorBoardJson, strikeBoard } from './linux-boards.ts';
 
 const START = Date.UTC(2026, 0, 15, 12, 0, 0);
 const realPause = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
@@ -116,6 +118,30 @@ doorContract('GpioDoorSensor (reed switch, fake GPIO)', async () => {
     },
   };
 });
+
+for (const activeLow of [false, true]) {
+  switchContract(
+    `GpioSwitch (${activeLow ? 'active-low' : 'active-high'} exit button, fake GPIO)`,
+    async () => {
+      const gpio = new FakeGpioBackend();
+      const scheduler = new VirtualScheduler();
+      const level = (active: boolean) => (active === activeLow ? 0 : 1);
+      gpio.setInput('gpiochip0', 16, level(false));
+      const board = parseBoardConfig({
+        ...motorBoardJson(),
+        inputs: { exitButton: { line: 16, activeLow, bias: 'pull-up', debounceMs: 20 } },
+      });
+      const device = (await openInputs(gpio, board, scheduler, [])).exitButton!;
+      return {
+        device,
+        driver: {
+          set: (active) => gpio.setInput('gpiochip0', 16, level(active)),
+          settle: () => scheduler.advance(30),
+        },
+      };
+    },
+  );
+}
 
 rtcContract('SysfsRtc (temp sysfs, fake hwclock)', START, async () => {
   const dir = tempDir('rtc');

@@ -4,12 +4,14 @@ import { SimDoor } from '../../hal/sim/door.ts';
 import { SimIndicator } from '../../hal/sim/indicator.ts';
 import { SimKeypad } from '../../hal/sim/keypad.ts';
 import { SimRtc } from '../../hal/sim/rtc.ts';
+import { SimSwitch } from '../../hal/sim/switch.ts';
 import {
   actuatorContract,
   doorContract,
   indicatorContract,
   keypadContract,
   rtcContract,
+  switchContract,
 } from './contract.ts';
 
 const START = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -38,6 +40,11 @@ actuatorContract('SimActuator', 'motor', async () => {
 doorContract('SimDoor', async () => {
   const device = new SimDoor();
   return { device, driver: { set: (state) => device.set(state), settle: () => flushAsync() } };
+});
+
+switchContract('SimSwitch', async () => {
+  const device = new SimSwitch();
+  return { device, driver: { set: (active) => device.set(active), settle: () => flushAsync() } };
 });
 
 rtcContract('SimRtc', START, async () => {

@@ -2,17 +2,17 @@ import { join } from 'node:path';
 import type { ConfigInput } from '../../firmware/config.ts';
 import type { LinkOptions } from '../../firmware/sync/context.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
-import { driveInRealTime } from '../../hal/scheduler.ts';
-import { SimLock } from '../../keypad-sim/sim-lock.ts';
-import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
-import { GatewayService } from '../../scripts/gateway/service.ts';
+import { DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
 import {
   addDevice,
   type GatewayDb,
   getDevice,
   openGatewayDb,
   type StoredEvent,
-} from '../../scripts/gateway/store.ts';
+} from '../../gateway/store.ts';
+import { driveInRealTime } from '../../hal/scheduler.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import type { TestBroker } from './mosquitto.ts';
 import { onCleanup, tempDir } from './tmp.ts';
 

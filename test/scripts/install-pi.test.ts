@@ -4,6 +4,7 @@ import {
   copyFileSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -34,7 +35,9 @@ describe('scripts/install-pi.sh', () => {
   it('--dry-run prints every step, in order, and does none of them', () => {
     const dir = temp();
     const prefix = join(dir, 'opt', 'tumbler');
-    const { code, stdout, stderr } = install(['--dry-run', '--prefix', prefix]);
+    const bootConfig = join(dir, 'config.txt');
+    writeFileSync(bootConfig, 'dtparam=i2c_arm=on\ndtoverlay=i2c-rtc,ds3231\n');
+    const { code, stdout, stderr } = install(['--dry-run', '--prefix', prefix, '--boot-config', bootConfig]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const steps = stdout.split('\n').filter((line) => line.startsWith('[dry-run] '));
@@ -53,6 +56,10 @@ describe('scripts/install-pi.sh', () => {
       '[dry-run] install -d -m 0700 -o lockfw -g lockfw /var/lib/lockfw',
       '[dry-run] install -d -m 0750 -o root -g lockfw /etc/lockfw',
       `[dry-run] install -m 0640 -o root -g lockfw ${REPO}/hal/linux/boards/pi-relay-hat.json /etc/lockfw/board.json   # only if there is none yet`,
+      `[dry-run] write ${bootConfig}: the diff above`,
+      '[dry-run] install -d -m 0755 -o root -g root /etc/systemd/system.conf.d',
+      '[dry-run] write /etc/systemd/system.conf.d/60-lockfw-watchdog.conf: the diff above',
+      '[dry-run] systemctl daemon-reexec',
       `[dry-run] install -m 0644 -o root -g root ${REPO}/scripts/lockfw.service /etc/systemd/system/lockfw.service`,
       '[dry-run] systemctl daemon-reload',
       '[dry-run] systemctl enable lockfw.service',
@@ -67,6 +74,58 @@ describe('scripts/install-pi.sh', () => {
     expect(stdout).toMatch(/^node v\d+\.\d+\.\d+ at .*: ok$/m);
     expect(stdout).toContain('dry run: nothing below is executed');
     expect(existsSync(prefix)).toBe(false);
+    expect(readFileSync(bootConfig, 'utf8')).toBe('dtparam=i2c_arm=on\ndtoverlay=i2c-rtc,ds3231\n');
+  });
+
+  it('adds dtparam=strict_gpiod to config.txt with a diff and a dated backup, once', () => {
+    const dir = temp();
+    const bootConfig = join(dir, 'config.txt');
+    writeFileSync(bootConfig, '[pi4]\narm_boost=1\n');
+    const { code, stdout } = install(['--dry-run', '--no-start', '--boot-config', bootConfig]);
+    expect(code).toBe(0);
+    const section = stdout.slice(stdout.indexOf('==> Raspberry Pi boot config'));
+    // Under [all], so that a [pi4] (or any conditional) section before it cannot hide it.
+    expect(section.split('\n').slice(1, 11)).toEqual([
+      `  | --- ${bootConfig}`,
+      `  | +++ ${bootConfig} (new)`,
+      '  | @@ -1,2 +1,6 @@',
+      '  |  [pi4]',
+      '  |  arm_boost=1',
+      '  | +',
+      '  | +# Added by Tumbler install-pi.sh: a released GPIO line returns to input and its pull.',
+      '  | +[all]',
+      '  | +dtparam=strict_gpiod',
+      expect.stringMatching(
+        new RegExp(`^\\[dry-run\\] cp -p ${bootConfig} ${bootConfig}\\.lockfw-backup-\\d{8}T\\d{6}Z$`),
+      ),
+    ]);
+    expect(readdirSync(dir)).toEqual(['config.txt']);
+
+    writeFileSync(bootConfig, '[all]\ndtparam=strict_gpiod\n');
+    const again = install(['--dry-run', '--no-start', '--boot-config', bootConfig]);
+    expect(again.stdout).toContain(`${bootConfig} already has dtparam=strict_gpiod`);
+    expect(again.stdout).not.toContain(`write ${bootConfig}`);
+
+    const missing = install(['--dry-run', '--boot-config', join(dir, 'nope.txt')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(
+      `install-pi.sh: boot config ${join(dir, 'nope.txt')} not found (--boot-config FILE)\n`,
+    );
+  });
+
+  it('turns on the hardware watchdog for systemd, shown as a diff', () => {
+    const { code, stdout } = install(['--dry-run', '--no-start']);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    const at = lines.indexOf('  | --- /etc/systemd/system.conf.d/60-lockfw-watchdog.conf');
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 3, at + 8)).toEqual([
+      '  | +# Tumbler lockfw: systemd pets the hardware watchdog (/dev/watchdog, bcm2835-wdt on a Pi);',
+      "  | +# if systemd itself hangs, the board resets. lockfw's own watchdog is WatchdogSec= in its unit.",
+      '  | +[Manager]',
+      '  | +RuntimeWatchdogSec=15s',
+      '  | +RebootWatchdogSec=2min',
+    ]);
   });
 
   it('places the provisioning file 0600 for lockfw and passes it on first start, without printing it', () => {
@@ -112,7 +171,7 @@ describe('scripts/install-pi.sh', () => {
     expect(unknown.stderr).toBe('install-pi.sh: unknown option --dry-ru (see --help)\n');
   });
 
-  it('installs a unit that runs lockfw with the Linux HAL, restarts on failure and logs to journald', () => {
+  it('installs a unit that runs lockfw with the Linux HAL, switches outputs off after every stop, never gives up restarting, and logs to journald', () => {
     const unit = readFileSync(join(REPO, 'scripts/lockfw.service'), 'utf8');
     expect(unit).toContain(
       'ExecStart=node /opt/tumbler/dist/firmware/main.js run --hal linux --board /etc/lockfw/board.json --data /var/lib/lockfw $TUMBLER_FIRST_BOOT_ARGS $LOCKFW_ARGS',
@@ -120,7 +179,13 @@ describe('scripts/install-pi.sh', () => {
     for (const line of [
       'User=lockfw',
       'SupplementaryGroups=gpio input dialout',
-      'Restart=on-failure',
+      'Type=notify',
+      'NotifyAccess=all',
+      'WatchdogSec=30s',
+      'ExecStopPost=node /opt/tumbler/dist/firmware/main.js outputs-off --board /etc/lockfw/board.json',
+      'Restart=always',
+      'StartLimitIntervalSec=0',
+      'KillMode=mixed',
       'StandardOutput=journal',
       'ProtectSystem=strict',
       'ReadWritePaths=/var/lib/lockfw',
@@ -134,6 +199,8 @@ describe('scripts/install-pi.sh', () => {
       expect(unit.split('\n')).toContain(line);
     }
     expect(unit).not.toMatch(/^PrivateDevices=yes/m);
+    expect(unit).not.toMatch(/^StartLimitBurst=/m);
+    expect(unit).not.toContain('systemd-udev-settle');
     expect(unit).not.toMatch(/^ProtectClock=yes/m);
   });
 

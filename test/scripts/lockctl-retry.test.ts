@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandReply } from '../../scripts/gateway/client.ts';
+import type { CommandReply } from '../../gateway/client.ts';
 import { sendRetryingRoundTrip, TIME_SYNC_ATTEMPTS } from '../../scripts/lockctl/command.ts';
 
 const slow: CommandReply = {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Outbox } from '../../firmware/store/outbox.ts';
 import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
@@ -33,7 +34,7 @@ describe('audit retention on a running lock', () => {
     // Pages of pruned rows are reused: the second flood does not grow the file.
     expect(fileBytes()).toBeLessThanOrEqual(sizeAfterFirst + 8 * 4096);
     // No gateway: its outbox goes with the pruned rows.
-    expect((fw.db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n).toBe(rows());
+    expect(new Outbox(fw.db).depth()).toBe(rows());
     expect(fw.audit.verify()).toMatchObject({ ok: true, headSeq: fw.audit.lastSeq() });
     expect(fw.audit.chainState().checkpoint.seq).toBeGreaterThan(1400);
     // The checkpoint survives a power cut: the log still verifies after a reboot.

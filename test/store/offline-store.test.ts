@@ -345,3 +345,134 @@ describe('offline path with the store', () => {
     b.db.close();
   });
 });
+
+describe('version 2 codes with the store', () => {
+  const at = (text: string) => Date.parse(text);
+
+  it('variants of one one_time slot are separate codes: using one never consumes another', () => {
+    const dir = tempDir();
+    let parts = openStore(dir);
+    let resolver = createOfflineResolver(parts, config);
+    const request = { version: 2, kind: 'one_time', start: START } as const;
+    const [first, second] = [0, 1].map((variant) =>
+      issueForLock(parts, { ...request, variant }, { timezone: ZONE, now: START }),
+    );
+    expect(first!.code).not.toBe(second!.code);
+    expect(first!.code).toHaveLength(15);
+    grant(parts, resolver, first!.code, START + HOUR);
+    parts.db.close();
+    parts = openStore(dir);
+    resolver = createOfflineResolver(parts, config);
+    expect(resolver.resolve(first!.code, trusted(START + 2 * HOUR), ZONE)).toMatchObject({ uses: 1 });
+    expect(resolver.resolve(second!.code, trusted(START + 2 * HOUR), ZONE)).toMatchObject({
+      kind: 'one_time',
+      uses: 0,
+      name: `offline:${second!.fingerprint}`,
+    });
+    parts.db.close();
+  });
+
+  it('a stay is activated by a first use up to 24 h after check-in, then runs to check-out', () => {
+    const dir = tempDir();
+    const parts = openStore(dir);
+    const resolver = createOfflineResolver(parts, config);
+    const stay = issueForLock(
+      parts,
+      { version: 2, kind: 'daily', start: '2026-06-12', checkIn: '15:00', checkOut: '11:00', days: 3 },
+      { timezone: ZONE, now: START },
+    );
+    const checkIn = at('2026-06-12T13:00:00Z');
+    const checkOut = at('2026-06-15T09:00:00Z');
+    // Before the first use its end is the activation deadline (check-in + 24 h).
+    expect(resolver.resolve(stay.code, trusted(checkIn + HOUR), ZONE)).toMatchObject({
+      kind: 'time_bound',
+      startsAt: checkIn,
+      endsAt: checkIn + 24 * HOUR,
+      firstUsedAt: null,
+    });
+    // The guest arrives at 01:00 the next night.
+    const arrival = at('2026-06-12T23:00:00Z');
+    grant(parts, resolver, stay.code, arrival);
+    expect(resolver.resolve(stay.code, trusted(checkOut - HOUR), ZONE)).toMatchObject({
+      startsAt: checkIn,
+      endsAt: checkOut,
+      firstUsedAt: arrival,
+      uses: 1,
+    });
+    expect(listOfflineCodes(parts, arrival).active).toMatchObject([
+      { fingerprint: stay.fingerprint, kind: 'daily', startsAt: checkIn, endsAt: checkOut, uses: 1 },
+    ]);
+    parts.db.close();
+  });
+
+  it('revocation by fingerprint and by the 15 digits; an erase code of either version retires both', () => {
+    const dir = tempDir();
+    const parts = openStore(dir);
+    const resolver = createOfflineResolver(parts, config);
+    const later = issueForLock(
+      parts,
+      { version: 2, kind: 'hourly', start: START + 30 * DAY, hours: 5, variant: 2 },
+      { timezone: ZONE, now: START },
+    );
+    expect(
+      revokeOfflineCode(parts, { code: later.grouped }, { by: 'technician', now: START, timezone: ZONE }),
+    ).toMatchObject({ ok: true, fingerprint: later.fingerprint });
+    expect(resolver.resolve(later.code, trusted(START + 30 * DAY), ZONE)).toMatchObject({ revoked: true });
+    const v1 = issueForLock(
+      parts,
+      { kind: 'permanent', start: '2026-06-10' },
+      { timezone: ZONE, now: START },
+    );
+    const v2 = issueForLock(
+      parts,
+      { version: 2, kind: 'permanent', start: START, variant: 1 },
+      { timezone: ZONE, now: START },
+    );
+    grant(parts, resolver, v1.code, START + HOUR);
+    grant(parts, resolver, v2.code, START + HOUR);
+    const erase = issueForLock(
+      parts,
+      { version: 2, kind: 'erase', start: START },
+      { timezone: ZONE, now: START },
+    );
+    grant(parts, resolver, erase.code, START + 2 * HOUR);
+    expect(offlineKeyVersion(parts)).toBe(2);
+    for (const code of [v1, v2, erase])
+      expect(resolver.resolve(code.code, trusted(START + 3 * HOUR), ZONE)).toBeUndefined();
+    const v2Again = issueForLock(
+      parts,
+      { version: 2, kind: 'permanent', start: START, variant: 1 },
+      { timezone: ZONE, now: START },
+    );
+    expect(v2Again.keyVersion).toBe(2);
+    expect(resolver.resolve(v2Again.code, trusted(START + 3 * HOUR), ZONE)).toBeDefined();
+    const v1Erase = issueForLock(parts, { kind: 'erase', start: START }, { timezone: ZONE, now: START });
+    grant(parts, resolver, v1Erase.code, START + 4 * HOUR);
+    expect(offlineKeyVersion(parts)).toBe(3);
+    expect(resolver.resolve(v2Again.code, trusted(START + 5 * HOUR), ZONE)).toBeUndefined();
+    parts.db.close();
+  });
+
+  it('an activated permanent version 2 code carries no instants: it opens on an untrusted clock', () => {
+    const dir = tempDir();
+    const parts = openStore(dir);
+    const resolver = createOfflineResolver(parts, config);
+    const code = issueForLock(
+      parts,
+      { version: 2, kind: 'permanent', start: START },
+      { timezone: ZONE, now: START },
+    );
+    grant(parts, resolver, code.code, START + HOUR);
+    const untrusted = {
+      ...trusted(START + 40 * DAY),
+      trusted: false,
+      untrustedReason: 'rtc_lost_power' as const,
+    };
+    expect(resolver.resolve(code.code, untrusted, ZONE)).toMatchObject({
+      kind: 'ongoing',
+      startsAt: null,
+      endsAt: null,
+    });
+    parts.db.close();
+  });
+});

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signature } from '../../firmware/sync/envelope.ts';
-import { commandReplySchema } from '../../scripts/gateway/client.ts';
+import { commandReplySchema } from '../../gateway/client.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { type Rig, startRig } from '../helpers/sync-rig.ts';
+import { waitUntil } from '../helpers/wait.ts';
 
 let broker: TestBroker;
 beforeAll(async () => {
@@ -41,6 +42,7 @@ const command = (
     args,
     counter,
     expires_at: new Date(Date.now() + expiresInMs).toISOString(),
+    incarnation: rig.lock.firmware.incarnation,
   });
 
 describe('signed commands', () => {
@@ -201,10 +203,74 @@ describe('signed commands', () => {
     expect(lock.firmware.manager.status().lock).toBe(held);
     const rows = lock.firmware.audit.latest(30);
     expect(rows.some((row) => row.type === 'remote_lock')).toBe(false);
+    // Home Assistant's refusals are coalesced (it cannot sign): the first at once, the
+    // next one counted into the row at the end of the interval.
     expect(rows.filter((row) => row.type === 'remote_refused').map((row) => row.data)).toEqual([
       { by: 'gateway', target: 'locked', reason: 'passage_mode' },
-      { by: 'home_assistant', target: 'locked', reason: 'passage_mode' },
-      { by: 'home_assistant', target: 'unlocked', reason: 'remote_unlock_disabled' },
+      {
+        count: 1,
+        by: 'home_assistant',
+        target: 'locked',
+        reason: 'passage_mode',
+        first_at: expect.any(String),
+      },
     ]);
+  });
+
+  it('a full disk: a command is answered storage_failed (not left to time out) and moves nothing', async () => {
+    const rig = await startRig(broker, 'fulldisk');
+    const { lock } = rig;
+    await lock.settle();
+    const { db } = lock.firmware;
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    for (let i = 0; ; i++) {
+      try {
+        db.prepare("INSERT INTO state (key, value) VALUES (?, '')").run(`filler-${i}`);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('SQLITE_FULL');
+        break;
+      }
+    }
+    const reply = await rawCommand(rig, JSON.stringify(command(rig, 1, 'unlock')));
+    expect(reply).toMatchObject({ ok: false, error: 'storage_failed' });
+    await lock.settle();
+    expect(lock.firmware.manager.status().lock).toBe('locked');
+    db.pragma('max_page_count = 1073741823');
+    db.prepare("DELETE FROM state WHERE key LIKE 'filler-%'").run();
+    // Nothing was spent: the same counter runs once the disk has room.
+    expect(await rawCommand(rig, JSON.stringify(command(rig, 1, 'get_status')))).toMatchObject({ ok: true });
+  });
+
+  it('a flood of refused Home Assistant commands writes one audit row per interval, not one each', async () => {
+    const rig = await startRig(broker, 'haflood', {}, { virtualTime: true, link: { outboxMax: 40 } });
+    const { lock, gateway, channel } = rig;
+    const FLOOD = 200;
+    const attributes = channel.topics.haAttributes;
+    await gateway.mqtt.subscribeAsync(attributes, { qos: 1 });
+    let refusalsSeen = 0;
+    gateway.mqtt.on('message', (topic) => {
+      if (topic === attributes) refusalsSeen++;
+    });
+    for (let i = 0; i < FLOOD; i++)
+      await gateway.mqtt.publishAsync(channel.topics.haSet, 'UNLOCK', { qos: 0 });
+    await waitUntil(() => refusalsSeen >= FLOOD, 30_000, 'the refusals published');
+    const refused = () =>
+      lock.firmware.audit
+        .latest(1000)
+        .filter((row) => row.type === 'remote_refused')
+        .sort((a, b) => a.seq - b.seq)
+        .map((row) => row.data);
+    // Home Assistant may not unlock here (remote_unlock_disabled): each one is refused.
+    expect(refused()).toHaveLength(1);
+    await lock.advance(60_000);
+    const rows = refused();
+    expect(rows.map((row) => row.count)).toEqual([1, FLOOD - 1]);
+    expect(rows[1]).toMatchObject({
+      by: 'home_assistant',
+      target: 'unlocked',
+      reason: 'remote_unlock_disabled',
+      last_reason: 'remote_unlock_disabled',
+      last_at: expect.any(String),
+    });
   });
 });

@@ -1,14 +1,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProvisioning, installProvisioning, writeProvisioning } from '../../firmware/provisioning.ts';
+import { INITIAL_SYNC } from '../../firmware/sync/desired.ts';
 import { signature } from '../../firmware/sync/envelope.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
 import { PUBLISHER_TICK_MS } from '../../firmware/sync/publisher.ts';
 import { REJECTION_INTERVAL_MS } from '../../firmware/sync/rejections.ts';
-import { driveInRealTime } from '../../hal/scheduler.ts';
-import { SimLock } from '../../keypad-sim/sim-lock.ts';
-import { DeviceChannel, GatewayClient } from '../../scripts/gateway/client.ts';
-import { GatewayService } from '../../scripts/gateway/service.ts';
+import { commandReplySchema, DeviceChannel, GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
 import {
   addDevice,
   deviceInfo,
@@ -18,7 +17,9 @@ import {
   openGatewayDb,
   type StoredEvent,
   takeCounter,
-} from '../../scripts/gateway/store.ts';
+} from '../../gateway/store.ts';
+import { driveInRealTime } from '../../hal/scheduler.ts';
+import { SimLock } from '../../keypad-sim/sim-lock.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { startRig } from '../helpers/sync-rig.ts';
 import { onCleanup, tempDir } from '../helpers/tmp.ts';
@@ -133,11 +134,19 @@ describe('events are not lost to acks', () => {
     const one = await startLock(lifeOneDir, device);
     const firstGateway = await startGateway(db, device);
     const captured: Buffer[] = [];
+    const capturedCommands: Buffer[] = [];
     firstGateway.client.mqtt.on('message', (topic, payload) => {
       if (topic === channel.topics.eventsAck) captured.push(payload);
+      if (topic === channel.topics.cmd) capturedCommands.push(payload);
     });
-    await firstGateway.client.mqtt.subscribeAsync(channel.topics.eventsAck, { qos: 1 });
+    await firstGateway.client.mqtt.subscribeAsync([channel.topics.eventsAck, channel.topics.cmd], { qos: 1 });
     one.link.start();
+    // A command of the first life, captured off the broker on its way.
+    expect(
+      await firstGateway.client.command(channel, takeCounter(db, device), 'set_mode', { mode: 'passage' }),
+    ).toMatchObject({ ok: true });
+    await one.lock.firmware.manager.setMode('normal', 'test');
+    await waitUntil(() => capturedCommands.length > 0, 10_000, 'a command on the wire');
     for (let i = 0; i < 10; i++)
       one.lock.firmware.manager.record('test_event', { life: 1, i }, one.lock.firmware.manager.wallNow());
     await waitUntil(() => one.link.status().outboxDepth === 0, 10_000, 'life one delivered');
@@ -165,6 +174,16 @@ describe('events are not lost to acks', () => {
     expect(rejections(two.lock)[0]).toMatchObject({ topic: 'events/ack', error: 'wrong_incarnation' });
     expect(two.link.status().ackedSeq).toBe(0);
     expect(two.link.status().outboxDepth).toBeGreaterThanOrEqual(depth);
+    // Its counter starts again at 0, but the first life's command names the old
+    // incarnation: refused, the mode stays, and no counter is spent.
+    await attacker.mqtt.subscribeAsync(channel.topics.cmdRes, { qos: 1 });
+    const replayReply = attacker.waitFor(channel.topics.cmdRes, 10_000, (p) =>
+      channel.open('cmd_res', p, commandReplySchema),
+    );
+    await attacker.mqtt.publishAsync(channel.topics.cmd, capturedCommands[0]!, { qos: 1 });
+    expect(await replayReply).toMatchObject({ ok: false, error: 'wrong_incarnation' });
+    expect(two.lock.firmware.manager.status().mode).toBe('normal');
+    expect(two.lock.firmware.state.get('sync', INITIAL_SYNC).lastCounter).toBe(0);
 
     // The gateway takes the new incarnation as a new stream, from seq 1, and says so.
     const secondGateway = await startGateway(db, device);

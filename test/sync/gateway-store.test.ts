@@ -12,7 +12,7 @@ import {
   openGatewayDb,
   type StoredEvent,
   storeEvent,
-} from '../../scripts/gateway/store.ts';
+} from '../../gateway/store.ts';
 import { onCleanup, tempDir } from '../helpers/tmp.ts';
 
 const INC_A = 'a'.repeat(32);

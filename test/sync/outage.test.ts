@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { INITIAL_SYNC } from '../../firmware/sync/desired.ts';
 import { SyncLink } from '../../firmware/sync/link.ts';
 import { PUBLISHER_TICK_MS } from '../../firmware/sync/publisher.ts';
+import { GatewayClient } from '../../gateway/client.ts';
+import { GatewayService } from '../../gateway/service.ts';
+import { addDevice, listEvents, openGatewayDb } from '../../gateway/store.ts';
 import { SimLock } from '../../keypad-sim/sim-lock.ts';
-import { GatewayClient } from '../../scripts/gateway/client.ts';
-import { GatewayService } from '../../scripts/gateway/service.ts';
-import { addDevice, listEvents, openGatewayDb } from '../../scripts/gateway/store.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { startRig } from '../helpers/sync-rig.ts';
 import { tempDir } from '../helpers/tmp.ts';
@@ -158,7 +157,7 @@ describe('nothing is lost', () => {
         lock.firmware.manager.record('test_event', { i }, lock.firmware.manager.wallNow());
       await waitUntil(() => passed >= 20, 10_000, 'the events to be published unheard');
       gateway.mqtt.off('message', bare);
-      expect(lock.firmware.state.get('sync', INITIAL_SYNC).ackedSeq).toBe(0);
+      expect(lock.firmware.audit.chainState().acked).toBe(0);
       const heard: number[] = [];
       await new GatewayService(gateway, gatewayDb, { onEvent: (e) => heard.push(e.seq) }, 'unheard').start();
       // The link's timers run on the lock's (virtual) Scheduler: no resend until it moves.

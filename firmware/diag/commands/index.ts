@@ -5,6 +5,7 @@ import { config, status, version } from './info.ts';
 import { keypadTest } from './keypad.ts';
 import { modeSet, relayLock, relayUnlock } from './lock.ts';
 import { logLevel } from './log.ts';
+import { matterPair } from './matter.ts';
 import { factoryResetCommand } from './reset.ts';
 import { selftest } from './selftest.ts';
 import { help, json, loginCommand, logout } from './session.ts';
@@ -29,6 +30,7 @@ export function buildRegistry(): CommandRegistry {
     .add(relayLock)
     .add(codesDisable)
     .add(factoryResetCommand)
+    .add(matterPair)
     .add(loginCommand)
     .add(logout)
     .add(json)

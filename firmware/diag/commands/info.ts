@@ -153,7 +153,7 @@ export const version: CommandSpec = {
   },
 };
 
-const SECRET_NAME = /pin|secret|key|token|password|credential/i;
+const SECRET_NAME = /pin|secret|key|token|password|passcode|credential/i;
 
 /** The config with secret-named fields as *** and any user:password in a URL masked, keys sorted. */
 function maskConfig(value: Record<string, unknown>): Record<string, unknown> {

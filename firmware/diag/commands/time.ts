@@ -72,6 +72,39 @@ export const time: CommandSpec = {
 const EARLIEST = Date.UTC(2020, 0, 1);
 const LATEST = Date.UTC(2100, 0, 1);
 
+/**
+ * A wall time in `zone` that names exactly one instant. Setting the clock on a guess is
+ * worse than asking: a time the clocks show twice (the night they go back) or skip
+ * (the night they go forward) is refused, and the message gives the offsets to write.
+ */
+function localWallTime(text: string, zone: string, usage: string): number {
+  const wall = DateTime.fromISO(text, { zone: 'UTC' });
+  if (!wall.isValid) throw new DiagError('bad_argument', usage);
+  const asUtc = wall.toMillis();
+  const instants = new Set<number>();
+  for (const probeHours of [-26, -3, 0, 3, 26]) {
+    const offset = DateTime.fromMillis(asUtc + probeHours * 3_600_000, { zone }).offset;
+    const ms = asUtc - offset * 60_000;
+    if (DateTime.fromMillis(ms, { zone }).offset === offset) instants.add(ms);
+  }
+  const shown = wall.toFormat("yyyy-MM-dd'T'HH:mm");
+  if (instants.size === 0)
+    throw new DiagError(
+      'bad_argument',
+      `${shown} does not exist in ${zone} (the clocks skip it): give the time with an offset`,
+    );
+  if (instants.size > 1) {
+    const offsets = [...instants]
+      .sort((a, b) => a - b)
+      .map((ms) => `${shown}${DateTime.fromMillis(ms, { zone }).toFormat('ZZ')}`);
+    throw new DiagError(
+      'bad_argument',
+      `${shown} happens twice in ${zone} (the clocks go back): write ${offsets.join(' or ')}`,
+    );
+  }
+  return [...instants][0]!;
+}
+
 /** "2025-11-22T14:03:00+01:00", "...Z", or local wall time in the lock's zone ("2025-11-22 14:03"). */
 export function parseTechnicianTime(words: string[], zone: string): number {
   const usage = 'time must be ISO-8601, e.g. 2025-11-22T14:03:00+01:00, or lock-local 2025-11-22 14:03';
@@ -84,9 +117,7 @@ export function parseTechnicianTime(words: string[], zone: string): number {
     if (!instant.ok) throw new DiagError('bad_argument', `time ${instant.message}`);
     ms = instant.ms;
   } else {
-    const local = DateTime.fromISO(text, { zone });
-    if (!local.isValid) throw new DiagError('bad_argument', usage);
-    ms = local.toMillis();
+    ms = localWallTime(text, zone, usage);
   }
   if (ms < EARLIEST || ms >= LATEST)
     throw new DiagError('bad_argument', 'time must be between 2020 and 2099');

@@ -1,5 +1,7 @@
+import { TumblerError } from '../../errors.ts';
+import { isStorageError } from '../../store/storage-health.ts';
 import { parseIsoInstant } from '../../validation.ts';
-import { executeCommand } from '../commands.ts';
+import { type CommandReply, executeCommand } from '../commands.ts';
 import type { LinkContext } from '../context.ts';
 import { INITIAL_SYNC } from '../desired.ts';
 import { openSigned } from '../envelope.ts';
@@ -10,8 +12,9 @@ export const MAX_COMMAND_LIFETIME_MS = 15 * 60_000;
 
 /**
  * cmd -> cmd/res. Every command gets one signed reply. Order of checks: signature,
- * shape, counter (strictly increasing, persisted before anything runs, so a replay
- * fails after a reboot too), expiry (against the lock's clock when it is trusted).
+ * shape, incarnation (this database's: a new one starts its counter again at 0),
+ * counter (strictly increasing, persisted before anything runs, so a replay fails after
+ * a reboot too), expiry (against the lock's clock when it is trusted).
  */
 export async function onCommand(link: LinkContext, payload: Buffer): Promise<void> {
   const { firmware } = link;
@@ -29,6 +32,13 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
     link.reject('cmd', error, `${command.name} ${command.id}: ${message}`);
     await reply({ id: command.id, ok: false, error, message });
   };
+  if (command.incarnation !== firmware.incarnation) {
+    await refuse(
+      'wrong_incarnation',
+      `the command is for incarnation ${command.incarnation}, this lock is ${firmware.incarnation}`,
+    );
+    return;
+  }
   const sync = firmware.state.get('sync', INITIAL_SYNC);
   if (command.counter <= sync.lastCounter) {
     await refuse(
@@ -50,20 +60,35 @@ export async function onCommand(link: LinkContext, payload: Buffer): Promise<voi
     );
     return;
   }
-  // Burn the counter before acting: a crash after this point cannot make the command replayable.
-  firmware.db
-    .transaction(() => {
-      firmware.state.set('sync', {
-        ...firmware.state.get('sync', INITIAL_SYNC),
-        lastCounter: command.counter,
-      });
-      firmware.manager.record(
-        'command',
-        { id: command.id, name: command.name, by: 'gateway' },
-        reading.epochMs,
-      );
-    })
-    .immediate();
-  const result = await executeCommand(link, command.name, command.args);
+  let result: CommandReply;
+  try {
+    // Burn the counter before acting: a crash after this point cannot make the command replayable.
+    firmware.db
+      .transaction(() => {
+        firmware.state.set('sync', {
+          ...firmware.state.get('sync', INITIAL_SYNC),
+          lastCounter: command.counter,
+        });
+        firmware.manager.record(
+          'command',
+          { id: command.id, name: command.name, by: 'gateway' },
+          reading.epochMs,
+        );
+      })
+      .immediate();
+    result = await executeCommand(link, command.name, command.args);
+  } catch (error) {
+    // A write the storage refused (full disk): nothing that needed it happened. The
+    // gateway still gets its one reply instead of a timeout.
+    if (error instanceof TumblerError && error.code === 'storage_failed')
+      result = { ok: false, error: error.code, message: error.message };
+    else if (isStorageError(error))
+      result = {
+        ok: false,
+        error: 'storage_failed',
+        message: `command not run: the lock's storage refused the write (${(error as { code?: string }).code ?? 'error'})`,
+      };
+    else throw error;
+  }
   await reply({ id: command.id, ...result });
 }

@@ -87,12 +87,12 @@ describe('board config', () => {
   it('rejects unknown fields, bad names and bad keymaps by field', () => {
     const board = {
       ...minimal,
-      gpio: { chip: 'gpio0', speed: 3 },
+      gpio: { chip: 'gpio chip 0', speed: 3 },
       keypad: { device: 'event0', eventSize: 32, keymap: { KEY_FOO: '1', KEY_KP1: 'A', '900': '2' } },
       rtc: { device: '/dev/rtc0', validAfter: 'yesterday' },
     };
     expect(problemsOf(board)).toEqual([
-      'board.gpio.chip: expected a chip name like "gpiochip0"',
+      'board.gpio.chip: expected a chip label like "pinctrl-bcm2711" or a name like "gpiochip0"',
       'board.gpio.speed: unknown field',
       'board.keypad.device: expected an absolute path',
       'board.keypad.eventSize: expected "auto", 16 or 24',
@@ -100,7 +100,7 @@ describe('board config', () => {
       'board.keypad.keymap.900: unknown key name (use a KEY_* name or a decimal code 1..767)',
       'board.keypad.keymap.KEY_FOO: unknown key name (use a KEY_* name or a decimal code 1..767)',
       'board.keypad.keymap.KEY_KP1: expected one of "0"-"9", "*", "#"',
-      'board.rtc.device: expected an RTC name like "rtc0"',
+      'board.rtc.device: expected an RTC driver name like "rtc-ds1307" or a name like "rtc0"',
       'board.rtc.validAfter: expected an ISO 8601 date like "2024-01-01T00:00:00Z"',
     ]);
   });
@@ -121,6 +121,15 @@ describe('board config', () => {
     expect(() =>
       parseBoardConfig({ ...minimal, indicator: { buzzer: { chip: 'gpiochip1', line: 26 } } }),
     ).not.toThrow();
+  });
+
+  it('refuses an input on a line already used', () => {
+    expect(problemsOf({ ...minimal, inputs: { tamper: { line: 26 } } })).toEqual([
+      'board.inputs.tamper.line: line 26 on gpiochip0 is already used by board.relay.strikeLine',
+    ]);
+    expect(problemsOf({ ...minimal, inputs: { doorbell: { line: 5 } } })).toEqual([
+      'board.inputs.doorbell: unknown field',
+    ]);
   });
 
   it('refuses a pulse on a fail-safe maglock', () => {
@@ -148,10 +157,18 @@ describe('power-on pulls', () => {
     expect(bootPull(28)).toBeUndefined();
   });
 
-  it('warns about an output that boot would switch on', () => {
-    expect(outputsOnAtBoot(strikeBoard())).toEqual([]);
-    expect(outputsOnAtBoot(strikeBoard({ activeLow: true }))).toEqual([
-      'board.relay.strikeLine: GPIO26 is pulled down at power-on, which is the active-low ON level; it will switch on during boot (see docs/hardware.md)',
-    ]);
+  it('warns about an output that boot would switch on, on any chip with a BCM2835-family label', () => {
+    const pi4 = new Map([['gpiochip0', 'pinctrl-bcm2711']]);
+    expect(outputsOnAtBoot(strikeBoard(), pi4)).toEqual([]);
+    const warning =
+      'board.relay.strikeLine: GPIO26 is pulled down at power-on, which is the active-low ON level; it will switch on during boot (see docs/hardware.md)';
+    expect(outputsOnAtBoot(strikeBoard({ activeLow: true }), pi4)).toEqual([warning]);
+    // The header bank is found by its label, not by being gpiochip0.
+    const board = { ...strikeBoard({ activeLow: true }), gpio: { chip: 'gpiochip2', settleMs: 30 } };
+    expect(outputsOnAtBoot(board, new Map([['gpiochip2', 'pinctrl-bcm2835']]))).toEqual([warning]);
+    // The table is the BCM2835's: a Pi 5's RP1 or an expander is not checked against it.
+    expect(
+      outputsOnAtBoot(strikeBoard({ activeLow: true }), new Map([['gpiochip0', 'pinctrl-rp1']])),
+    ).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHal } from '../../../hal/index.ts';
 import type { Key } from '../../../hal/keypad.ts';
@@ -9,7 +9,7 @@ import { VirtualScheduler } from '../../../hal/scheduler.ts';
 import { eventually } from '../contract.ts';
 import { FakeBolt } from '../fake-bolt.ts';
 import { FakeGpioBackend } from '../fake-gpio.ts';
-import { FakeInputNode, fakeGpioChips, fakeSysfsRtc, tempDir } from '../fake-kernel.ts';
+import { FakeInputNode, fakeSysfsRtc, tempDir } from '../fake-kernel.ts';
 
 const BOARDS = join(import.meta.dirname, '../../../hal/linux/boards');
 const NOW_S = 1_767_225_600;
@@ -47,10 +47,10 @@ describe('createLinuxHal', () => {
     } = {},
   ): Machine {
     const dir = tempDir('hal');
+    const chips = options.chips === false ? [] : [{ name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 }];
     cleanups.push(() => dir.remove());
     const root = dir.path;
     mkdirSync(join(root, 'dev', 'input', 'by-id'), { recursive: true });
-    if (options.chips !== false) fakeGpioChips(root, 'gpiochip0');
     if (options.rtc !== false) fakeSysfsRtc(root, 'rtc0', NOW_S);
     const board = JSON.parse(readFileSync(join(BOARDS, example), 'utf8')) as BoardJson;
     board.keypad.device = join(root, 'dev', 'input', 'by-id', 'usb-keypad-event-kbd');
@@ -71,7 +71,7 @@ describe('createLinuxHal', () => {
       scheduler,
       logs,
       deps: {
-        gpio: new FakeGpioBackend(),
+        gpio: new FakeGpioBackend(undefined, chips),
         devRoot: join(root, 'dev'),
         sysfsRoot: join(root, 'sys'),
         arch: 'arm64',
@@ -86,12 +86,13 @@ describe('createLinuxHal', () => {
     const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
     cleanups.push(() => hal.close());
     expect(hal.kind).toBe('linux');
+    // Every output is held at its off level before the door, keypad or RTC is looked at.
     expect(m.deps.gpio.trace()).toEqual([
       'request-output gpiochip0:26=0',
-      'request-input gpiochip0:17 pull-up',
       'request-output gpiochip0:22=0',
       'request-output gpiochip0:23=0',
       'request-output gpiochip0:24=0',
+      'request-input gpiochip0:17 pull-up',
     ]);
     expect(hal.actuator.position()).toBe('locked');
     expect(hal.door.state()).toBe('closed');
@@ -176,17 +177,77 @@ describe('createLinuxHal', () => {
     expect(positions).toEqual(['unlocked']);
   });
 
-  it('names every missing device with its field and path, before touching a line', async () => {
+  it('refuses a board whose GPIO chip is not there, before touching a line', async () => {
     const m = machine('pi-relay-hat.json', { chips: false, keypad: false, rtc: false });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceMissingError);
+    expect((error as Error).message).toBe(
+      'board.gpio.chip: a GPIO chip labelled "pinctrl-bcm2711" not found (gpiodetect lists no GPIO chip)',
+    );
+    expect(m.deps.gpio.ops).toEqual([]);
+  });
+
+  it('drives every output off, then names every missing device with its field and path, and lets go', async () => {
+    const m = machine('pi-relay-hat.json', { keypad: false, rtc: false });
     const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DevicesMissingError);
     expect((error as DevicesMissingError).code).toBe('DEVICE_MISSING');
     expect((error as Error).message.split('; ')).toEqual([
-      `board.gpio.chip: ${m.root}/dev/gpiochip0 not found (list the chips with gpiodetect)`,
       `board.keypad.device: ${m.root}/dev/input/by-id/usb-keypad-event-kbd not found (plug in the keypad, then check ls -l /dev/input/by-id)`,
-      `board.rtc.device: ${m.root}/sys/class/rtc/rtc0 not found (enable the RTC overlay, e.g. dtoverlay=i2c-rtc,ds3231 in config.txt)`,
+      `board.rtc.device: an RTC named "rtc-ds1307" in ${m.root}/sys/class/rtc not found (no RTC is registered: enable the RTC overlay, e.g. dtoverlay=i2c-rtc,ds3231 in config.txt)`,
     ]);
-    expect(m.deps.gpio.ops).toEqual([]);
+    const trace = m.deps.gpio.trace();
+    expect(trace.slice(0, 4)).toEqual([
+      'request-output gpiochip0:26=0',
+      'request-output gpiochip0:22=0',
+      'request-output gpiochip0:23=0',
+      'request-output gpiochip0:24=0',
+    ]);
+    expect(trace.filter((op) => op.startsWith('set'))).toEqual([]); // never switched on
+    for (const line of [26, 22, 23, 24, 17]) expect(m.deps.gpio.isHeld('gpiochip0', line)).toBe(false);
+  });
+
+  it('finds the header chip by label on a Pi 5 whose gpiochip0 is another chip', async () => {
+    const m = machine('pi-relay-hat.json', {
+      edit: (board) => {
+        (board as unknown as { gpio: { chip: string } }).gpio.chip = 'pinctrl-rp1';
+      },
+    });
+    m.deps.gpio.chips.splice(
+      0,
+      1,
+      { name: 'gpiochip0', label: 'gpio-brcmstb@107d508500', lines: 32 },
+      { name: 'gpiochip4', label: 'pinctrl-rp1', lines: 54 },
+    );
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(hal.board.gpio.chip).toBe('gpiochip4');
+    expect(m.deps.gpio.trace()[0]).toBe('request-output gpiochip4:26=0');
+    expect(m.deps.gpio.trace().some((op) => op.includes('gpiochip0'))).toBe(false);
+  });
+
+  it('finds the DS3231 by driver name when rtc0 is the Pi 5 own RTC, and refuses a board without one', async () => {
+    const m = machine('pi-relay-hat.json', { rtc: false });
+    const sinceEpoch = fakeSysfsRtc(m.root, 'rtc1', NOW_S, 'rtc-ds1307 1-0068');
+    fakeSysfsRtc(m.root, 'rtc0', 946_684_800, 'rpi-rtc soc:rpi_rtc');
+    let setOn = '';
+    m.deps.setRtc = async (_seconds, devicePath) => {
+      setOn = devicePath;
+    };
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    expect(await hal.rtc.read()).toEqual({ epochMs: NOW_S * 1000, valid: true });
+    await hal.rtc.set(NOW_S * 1000);
+    expect(setOn).toBe(join(m.root, 'dev', 'rtc1'));
+    await hal.close();
+
+    rmSync(dirname(sinceEpoch), { recursive: true });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, {
+      ...m.deps,
+      gpio: new FakeGpioBackend(),
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      `board.rtc.device: an RTC named "rtc-ds1307" in ${m.root}/sys/class/rtc not found (found rtc0 [rpi-rtc soc:rpi_rtc]: enable the RTC overlay, e.g. dtoverlay=i2c-rtc,ds3231 in config.txt)`,
+    );
   });
 
   it('throws a single DeviceMissingError when one device is missing', async () => {
@@ -204,7 +265,7 @@ describe('createLinuxHal', () => {
     });
     const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
-      `board.indicator.buzzer.chip: ${m.root}/dev/gpiochip1 not found (list the chips with gpiodetect)`,
+      'board.indicator.buzzer.chip: /dev/gpiochip1 not found (gpiodetect lists gpiochip0 [pinctrl-bcm2711])',
     );
   });
 
@@ -240,6 +301,30 @@ describe('createLinuxHal', () => {
     const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
     expect((error as Error).message).toBe('gpiochip0:24: Device or resource busy');
     for (const line of [26, 17, 22, 23]) expect(m.deps.gpio.isHeld('gpiochip0', line)).toBe(false);
+  });
+
+  it('opens the optional inputs from the board file, each on its own line', async () => {
+    const m = machine('pi-relay-hat.json', {
+      edit: (board) => {
+        (board as unknown as { inputs: unknown }).inputs = {
+          exitButton: { line: 16, activeLow: true, bias: 'pull-up' },
+          powerFail: { line: 12, activeLow: false, bias: 'pull-down', debounceMs: 200 },
+        };
+      },
+    });
+    m.deps.gpio.setInput('gpiochip0', 16, 1); // not pressed
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(Object.keys(hal.inputs)).toEqual(['exitButton', 'powerFail']);
+    expect(m.deps.gpio.trace()).toContain('request-input gpiochip0:16 pull-up');
+    expect(m.deps.gpio.trace()).toContain('request-input gpiochip0:12 pull-down');
+    const presses: boolean[] = [];
+    hal.inputs.exitButton!.onChange((pressed) => presses.push(pressed));
+    m.deps.gpio.setInput('gpiochip0', 16, 0);
+    await m.scheduler.advance(60);
+    expect(presses).toEqual([true]);
+    await hal.close();
+    expect(m.deps.gpio.isHeld('gpiochip0', 16)).toBe(false);
   });
 
   it('is what createHal picks for kind "linux"', async () => {

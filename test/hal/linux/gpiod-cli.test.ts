@@ -10,6 +10,7 @@ import {
   gpiogetArgs,
   gpiomonArgs,
   gpiosetArgs,
+  parseChipList,
   parseEdgeLine,
   parseGetOutput,
   parseGpiodVersion,
@@ -63,6 +64,26 @@ describe('gpiod command lines', () => {
       '--format',
       '%o %e',
       '17',
+    ]);
+  });
+
+  it('spells "no bias" as each version wants it: v1 disable, v2 disabled', () => {
+    const line = { chip: 'gpiochip0', line: 5, bias: 'disable' as const };
+    expect(gpiogetArgs(1, line)).toEqual(['--bias=disable', 'gpiochip0', '5']);
+    expect(gpiogetArgs(2, line)).toEqual(['--chip', 'gpiochip0', '--bias', 'disabled', '5']);
+  });
+
+  it('lists chips with their labels from gpiodetect (v1 and v2 print the same)', () => {
+    expect(
+      parseChipList(
+        'gpiochip0 [pinctrl-bcm2711] (58 lines)\ngpiochip1 [raspberrypi-exp-gpio] (8 lines)\nnoise\n',
+      ),
+    ).toEqual([
+      { name: 'gpiochip0', label: 'pinctrl-bcm2711', lines: 58 },
+      { name: 'gpiochip1', label: 'raspberrypi-exp-gpio', lines: 8 },
+    ]);
+    expect(parseChipList('gpiochip10 [gpio-sim.0-node0] (32 lines)\n')).toEqual([
+      { name: 'gpiochip10', label: 'gpio-sim.0-node0', lines: 32 },
     ]);
   });
 
@@ -318,6 +339,9 @@ while :; do sleep 5 & wait $!; done
   it.skipIf(!hasGpiod)('the installed gpiod tools are recognised and name the missing chip', async () => {
     const backend = await createGpiodCliBackend({ settleMs: 50 });
     expect([1, 2]).toContain((backend as GpiodCliBackend).major);
+    // The real gpiodetect: every chip it lists parses (none on a machine without GPIO).
+    const listed = execFileSync('gpiodetect', { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect((await backend.listChips()).length).toBe(listed.length);
     await expect(backend.requestOutput({ chip: 'gpiochip99', line: 3, initial: 0 })).rejects.toThrow(
       /gpiochip99/,
     );

@@ -180,3 +180,123 @@ describe('MotorActuator line operations', () => {
     ]);
   });
 });
+
+describe('MotorActuator on a slow backend (each write lands when a gpioset restart would)', () => {
+  /**
+   * Writes take 30-330 ms to reach the line, as measured for gpioset restarts on a Pi.
+   * Records when each direction line really changes, and any moment both are on.
+   */
+  async function slowRig(latencies: Record<string, number[]>) {
+    const scheduler = new VirtualScheduler();
+    const queues = new Map(Object.entries(latencies).map(([line, list]) => [line, [...list]]));
+    const gpio = new FakeGpioBackend(() => scheduler.now(), undefined, {
+      scheduler,
+      ms: (line) => queues.get(line)?.shift() ?? 30,
+    });
+    const bolt = new FakeBolt(gpio, scheduler, {
+      chip: 'gpiochip0',
+      unlockLine: 20,
+      lockLine: 21,
+      activeLow: false,
+      lockedStop: { line: 5, activeLow: true },
+      unlockedStop: { line: 6, activeLow: true },
+      travelMs: TRAVEL_MS,
+    });
+    const shorts: number[] = [];
+    gpio.onOutput(() => {
+      if (gpio.outputLevel('gpiochip0', 20) === 1 && gpio.outputLevel('gpiochip0', 21) === 1)
+        shorts.push(scheduler.now());
+    });
+    const actuator = (await openActuator(gpio, motorBoard(), scheduler, silentLog)) as MotorActuator;
+    const positions: string[] = [];
+    actuator.onPosition((position) => positions.push(`${position} @${scheduler.now()}`));
+    return { scheduler, gpio, bolt, actuator, positions, shorts };
+  }
+
+  it('reverses only once the other direction is off on the line, then after the dead time', async () => {
+    // The unlock line's off takes 330 ms to land; the lock line's on only 10 ms.
+    const { scheduler, gpio, actuator, positions, shorts } = await slowRig({
+      'gpiochip0:20': [30, 330],
+      'gpiochip0:21': [10],
+    });
+    actuator.drive('unlocked');
+    await scheduler.advance(100);
+    actuator.drive('locked');
+    await scheduler.advance(1500);
+    expect(gpio.trace().slice(4)).toEqual([
+      'set gpiochip0:20=1 @30',
+      'set gpiochip0:20=0 @430', // asked at 100, on the line at 430
+      'set gpiochip0:21=1 @490', // 50 ms dead time from 430, plus the lock line's own 10 ms
+      'set gpiochip0:21=0 @920', // cut at the end-stop: 890 (+ 30)
+    ]);
+    expect(shorts).toEqual([]);
+    expect(positions).toEqual(['locked @895']);
+  });
+
+  it('a reversal asked for while the cut is still on its way waits for it too', async () => {
+    const { scheduler, gpio, actuator, shorts } = await slowRig({ 'gpiochip0:20': [5, 200] });
+    actuator.drive('unlocked');
+    await scheduler.advance(50);
+    actuator.stop(); // unlock off asked at 50, lands at 250
+    await scheduler.advance(10);
+    actuator.drive('locked'); // the unlock line still reads on
+    await scheduler.advance(400);
+    expect(gpio.trace().slice(4, 7)).toEqual([
+      'set gpiochip0:20=1 @5',
+      'set gpiochip0:20=0 @250',
+      'set gpiochip0:21=1 @330', // 250 + 50 dead time + 30 to land
+    ]);
+    expect(shorts).toEqual([]);
+  });
+
+  it('never energises the other direction when this one cannot be switched off', async () => {
+    const { scheduler, gpio, actuator } = await slowRig({});
+    actuator.drive('unlocked');
+    await scheduler.advance(100);
+    // The unlock line's holder is gone for good: every write to it fails.
+    const unlock = (actuator as unknown as { lines: { unlock: { output: { set: () => Promise<void> } } } })
+      .lines.unlock.output;
+    unlock.set = async () => {
+      throw new Error('gpioset failed: Device or resource busy');
+    };
+    actuator.drive('locked');
+    await scheduler.advance(2000);
+    expect(gpio.outputLevel('gpiochip0', 21)).toBe(0);
+    expect(gpio.trace().filter((op) => op.startsWith('set gpiochip0:21'))).toEqual([]);
+  });
+});
+
+describe('MotorActuator close() on a slow backend', () => {
+  it('releases the direction lines only once their off has landed', async () => {
+    const scheduler = new VirtualScheduler();
+    const gpio = new FakeGpioBackend(() => scheduler.now(), undefined, { scheduler, ms: () => 120 });
+    new FakeBolt(gpio, scheduler, {
+      chip: 'gpiochip0',
+      unlockLine: 20,
+      lockLine: 21,
+      activeLow: false,
+      lockedStop: { line: 5, activeLow: true },
+      unlockedStop: { line: 6, activeLow: true },
+      travelMs: TRAVEL_MS,
+    });
+    const actuator = await openActuator(gpio, motorBoard(), scheduler, silentLog);
+    actuator.drive('unlocked');
+    await scheduler.advance(200);
+    let closed = false;
+    const closing = actuator.close().then(() => {
+      closed = true;
+    });
+    await scheduler.advance(100);
+    expect(closed).toBe(false);
+    await scheduler.advance(100);
+    await closing;
+    expect(gpio.trace().slice(4)).toEqual([
+      'set gpiochip0:20=1 @120',
+      'set gpiochip0:20=0 @320',
+      'release gpiochip0:20 @320',
+      'release gpiochip0:21 @320',
+      'release gpiochip0:5 @320',
+      'release gpiochip0:6 @320',
+    ]);
+  });
+});

@@ -84,7 +84,7 @@ describe('StrikeActuator', () => {
     const log: HalLog = (level, module, msg, fields) =>
       logs.push(`${level} ${module} ${msg} ${JSON.stringify(fields)}`);
     const actuator = new StrikeActuator(
-      new SwitchedOutput(failing, false, log, 'relay'),
+      new SwitchedOutput(failing, false, log, 'relay', { wait: async () => {}, now: () => scheduler.now() }),
       { failMode: 'fail-secure' },
       scheduler,
     );

@@ -1,7 +1,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { TumblerError } from '../../firmware/errors.ts';
+import { TumblerError } from '../firmware/errors.ts';
 
 export type GatewayDb = Database.Database;
 

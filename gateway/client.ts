@@ -2,16 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
-import { TumblerError } from '../../firmware/errors.ts';
-import { deriveDeviceKeys } from '../../firmware/provisioning.ts';
-import { noDelay } from '../../firmware/sync/connection.ts';
-import {
-  GATEWAY_MAX_PAYLOAD_BYTES,
-  type MessageKind,
-  openSigned,
-  sign,
-} from '../../firmware/sync/envelope.ts';
-import { type Topics, topicsFor } from '../../firmware/sync/topics.ts';
+import { TumblerError } from '../firmware/errors.ts';
+import { deriveDeviceKeys } from '../firmware/provisioning.ts';
+import { noDelay } from '../firmware/sync/connection.ts';
+import { GATEWAY_MAX_PAYLOAD_BYTES, type MessageKind, openSigned, sign } from '../firmware/sync/envelope.ts';
+import { type Topics, topicsFor } from '../firmware/sync/topics.ts';
 import type { DeviceRecord } from './store.ts';
 
 export interface BrokerOptions {
@@ -25,6 +20,9 @@ export interface BrokerOptions {
 }
 
 const COMMAND_LIFETIME_MS = 5 * 60_000;
+
+/** The part of the lock's signed state a command needs. */
+const lockIncarnationSchema = z.object({ incarnation: z.string().regex(/^[0-9a-f]{32}$/) }).passthrough();
 
 const readOptional = (path: string | undefined) => (path ? readFileSync(path) : undefined);
 
@@ -72,7 +70,18 @@ export type CommandReply = z.infer<typeof commandReplySchema>;
 
 /** The gateway's MQTT connection (MQTT.js), with request/response helpers. */
 export class GatewayClient {
-  private constructor(readonly mqtt: MqttClient) {}
+  /**
+   * The newest `state` payload seen per topic. MQTT.js does not subscribe again to a
+   * topic it is already subscribed to, so the broker resends no retained `state` on a
+   * second command: the incarnation comes from what this connection last saw.
+   */
+  private readonly lastState = new Map<string, Buffer>();
+
+  private constructor(readonly mqtt: MqttClient) {
+    mqtt.on('message', (topic, payload) => {
+      if (topic.endsWith('/state')) this.lastState.set(topic, payload);
+    });
+  }
 
   static async connect(options: BrokerOptions): Promise<GatewayClient> {
     const clientOptions: IClientOptions = {
@@ -107,7 +116,25 @@ export class GatewayClient {
     await this.mqtt.endAsync(!this.mqtt.connected).catch(() => undefined);
   }
 
-  /** Publishes a signed command and waits for its reply on cmd/res. */
+  /**
+   * The incarnation the lock's database has now, from its retained, signed `state`
+   * (published at every connect, so current whenever the lock is online).
+   */
+  async lockIncarnation(channel: DeviceChannel, timeoutMs = 10_000): Promise<string> {
+    const seen = this.lastState.get(channel.topics.state);
+    const known = seen ? channel.open('state', seen, lockIncarnationSchema) : undefined;
+    if (known) return known.incarnation;
+    const state = this.waitFor(channel.topics.state, timeoutMs, (payload) =>
+      channel.open('state', payload, lockIncarnationSchema),
+    );
+    await this.mqtt.subscribeAsync(channel.topics.state, { qos: 1 });
+    return (await state).incarnation;
+  }
+
+  /**
+   * Publishes a signed command for the lock's current incarnation (its retained state
+   * names it) and waits for its reply on cmd/res.
+   */
   async command(
     channel: DeviceChannel,
     counter: number,
@@ -115,6 +142,7 @@ export class GatewayClient {
     args: Record<string, unknown>,
     timeoutMs = 10_000,
   ): Promise<CommandReply> {
+    const incarnation = await this.lockIncarnation(channel, timeoutMs);
     const id = `c${randomBytes(6).toString('hex')}`;
     const reply = this.waitFor(channel.topics.cmdRes, timeoutMs, (payload) => {
       const opened = channel.open('cmd_res', payload, commandReplySchema);
@@ -127,6 +155,7 @@ export class GatewayClient {
       args,
       counter,
       expires_at: new Date(Date.now() + COMMAND_LIFETIME_MS).toISOString(),
+      incarnation,
     });
     await this.mqtt.publishAsync(channel.topics.cmd, JSON.stringify(body), { qos: 1 });
     return reply;
