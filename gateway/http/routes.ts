@@ -9,6 +9,7 @@ import {
   GENERATED_CODE_LENGTH,
   generateCode,
   listAccessCodes,
+  offlineCodeIssued,
   pinTaken,
   pullBackupCode,
   removeAccessCode,
@@ -223,11 +224,16 @@ export function registerRoutes(app: FastifyInstance, gateway: SeamGateway): void
         'is_offline_access_code',
         'is_offline_access_code: the lock has not yet told the gateway its offline-code key (it must connect once)',
       );
-    const issued = issueSeamOfflineCode(getDevice(store.db, target.device_id), params, {
-      ...window,
-      isOneTimeUse: input.is_one_time_use ?? false,
-      roundingMs: ROUNDING_MS[input.max_time_rounding ?? '1hour'],
-    });
+    const issued = issueSeamOfflineCode(
+      getDevice(store.db, target.device_id),
+      params,
+      {
+        ...window,
+        isOneTimeUse: input.is_one_time_use ?? false,
+        roundingMs: ROUNDING_MS[input.max_time_rounding ?? '1hour'],
+      },
+      (fingerprint) => offlineCodeIssued(store, target.device_id, fingerprint),
+    );
     const bounded = issued.validUntil !== null;
     return {
       name: input.name ?? null,

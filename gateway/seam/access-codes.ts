@@ -183,6 +183,12 @@ export function createAccessCode(
       const revision = offline ? 0 : declareRevision(store, device);
       const row = { ...draft, declared_revision: revision };
       store.db.prepare(INSERT).run(row);
+      if (offline)
+        store.db
+          .prepare(
+            'INSERT INTO seam_offline_issued (device_id, fingerprint, key_version, issued_at) VALUES (?, ?, ?, ?)',
+          )
+          .run(row.device_id, row.offline_fingerprint, row.offline_key_version, now);
       if (row.use_backup_pool === 1) fillBackupPool(store, device.device_id, revision, now);
       recordEvent(
         store,
@@ -498,6 +504,15 @@ export function pullBackupCode(
       };
     })
     .immediate();
+}
+
+/** Whether this lock was ever given the offline code with this fingerprint. */
+export function offlineCodeIssued(store: SeamStore, deviceId: string, fingerprint: string): boolean {
+  return (
+    store.db
+      .prepare('SELECT 1 FROM seam_offline_issued WHERE device_id = ? AND fingerprint = ?')
+      .get(deviceId, fingerprint) !== undefined
+  );
 }
 
 /** An offline code the lock confirmed revoked: it leaves the API (removed_from_device). */

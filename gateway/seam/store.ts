@@ -106,6 +106,18 @@ const SEAM_MIGRATIONS = [
      created_at INTEGER NOT NULL,
      UNIQUE (device_id, lock_code_id)
    );`,
+  // 4: every offline code ever issued per lock, kept after its access code is deleted,
+  // so that a slot asked for again gets other digits (a revoked code never opens again).
+  `CREATE TABLE seam_offline_issued (
+     device_id TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     key_version INTEGER NOT NULL,
+     issued_at INTEGER NOT NULL,
+     PRIMARY KEY (device_id, fingerprint)
+   );
+   INSERT INTO seam_offline_issued (device_id, fingerprint, key_version, issued_at)
+     SELECT device_id, offline_fingerprint, offline_key_version, created_at FROM seam_access_codes
+      WHERE offline_fingerprint IS NOT NULL;`,
 ];
 
 const VERSION_KEY = 'seam_schema_version';

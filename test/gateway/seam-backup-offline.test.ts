@@ -151,7 +151,7 @@ describe('the backup pool and offline codes, through @seamapi/http', () => {
           device_id: device.device_id,
           is_offline_access_code: true,
           starts_at: iso(start),
-          ends_at: iso(start + 40 * 24 * HOUR),
+          ends_at: iso(start + 400 * 24 * HOUR),
         }),
       ),
     ).toMatchObject({ status: 400, message: expect.stringMatching(/^ends_at: /) });
@@ -248,9 +248,53 @@ describe('the backup pool and offline codes, through @seamapi/http', () => {
       'the new offline code to open',
     );
 
+    // A 40-day stay from 15:00 to 11:00 (the lock's zone is UTC): no version 1 code
+    // reaches it within an hour, so a version 2 daily code with check-in and check-out,
+    // 15 digits, opens now, within 24 h of its check-in.
+    const checkIn = Math.floor((Date.now() - 15 * HOUR) / (24 * HOUR)) * 24 * HOUR + 15 * HOUR;
+    const stay = {
+      device_id: device.device_id,
+      is_offline_access_code: true,
+      starts_at: iso(checkIn),
+      ends_at: iso(checkIn + 40 * 24 * HOUR - 4 * HOUR),
+    } as const;
+    const guest = await seam.accessCodes.create({ ...stay, name: 'long stay' });
+    expect(guest).toMatchObject({ type: 'time_bound', starts_at: stay.starts_at, ends_at: stay.ends_at });
+    expect(guest.code).toMatch(/^\d{15}$/);
+    // The same stay asked again: the next variant, other digits; both open.
+    const second = await seam.accessCodes.create({ ...stay, name: 'long stay 2' });
+    expect(second).toMatchObject({ starts_at: stay.starts_at, ends_at: stay.ends_at });
+    expect(second.code).toMatch(/^\d{15}$/);
+    expect(second.code).not.toBe(guest.code);
+    await seam.accessCodes.create({ ...stay, name: 'long stay 3' });
+    expect(await refusal(seam.accessCodes.create(stay))).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^starts_at: no distinct offline code left: all 3 daily codes/),
+    });
+    // Two identical short windows: version 1 first, then version 2 (another code).
+    const slot = {
+      device_id: device.device_id,
+      is_offline_access_code: true,
+      starts_at: iso(start),
+      ends_at: iso(start + 5 * HOUR),
+    } as const;
+    const first = await seam.accessCodes.create(slot);
+    const again = await seam.accessCodes.create(slot);
+    expect(first.code).toMatch(/^\d{12}$/);
+    expect(again.code).toMatch(/^\d{15}$/);
+    expect(again).toMatchObject({ starts_at: slot.starts_at, ends_at: slot.ends_at });
+    for (const code of [guest, second, first, again]) {
+      await world.control.request('press', { keys: `${code.code}#` });
+      await waitUntil(
+        async () => (await unlockedWith(world, code.access_code_id)) === 1,
+        15_000,
+        `offline code ${code.name ?? ''} to open`,
+      );
+    }
+
     // No backup or offline PIN in events or logs.
     const events = JSON.stringify(await seam.events.list({ device_id: device.device_id }));
-    for (const pin of [backup.code!, offline.code!, once.code!]) {
+    for (const pin of [backup.code!, offline.code!, once.code!, guest.code!, again.code!]) {
       expect(events).not.toContain(pin);
       expect(world.serveOutput()).not.toContain(pin);
     }
