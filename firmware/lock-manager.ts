@@ -518,10 +518,15 @@ export class LockManager {
     const offlineV2 = v2CodeLength(config.offlineCodeLength);
     const isOffline = digits.length === config.offlineCodeLength || digits.length === offlineV2;
     let credential: Credential | undefined;
+    // The gateway's id for a code it manages (desired/codes `ref`), so its events can name the code.
+    let codeRef: string | null = null;
     if (!lockedOut && /^\d+$/.test(digits)) {
       if (isOffline) credential = offline?.resolve(digits, reading, this.settings.timezone);
-      else if (digits.length >= PIN_MIN_LENGTH && digits.length <= PIN_MAX_LENGTH)
-        credential = codes.findByPin(digits);
+      else if (digits.length >= PIN_MIN_LENGTH && digits.length <= PIN_MAX_LENGTH) {
+        const record = codes.findByPin(digits);
+        credential = record;
+        codeRef = record?.ref ?? null;
+      }
     }
     const decision = decide({
       entry: digits,
@@ -569,8 +574,7 @@ export class LockManager {
           reason: decision.outcome === 'denied' ? decision.reason : null,
           code_id: decision.code?.id ?? null,
           code_name: decision.code?.name ?? null,
-          // The gateway's id for a code it manages (desired/codes `ref`), so its events can name the code.
-          code_ref: (decision.code && (credential as { ref?: string | null } | undefined)?.ref) ?? null,
+          code_ref: decision.code ? codeRef : null,
           kind: decision.code?.kind ?? null,
           role: decision.code?.role ?? null,
           source,

@@ -1,4 +1,12 @@
-import { type AnchorUnit, mod, type OfflineKind, WINDOWS } from './offline-layout.ts';
+import {
+  type AnchorUnit,
+  floorIndex,
+  inverseMod,
+  mod,
+  type OfflineKind,
+  offsets,
+  WINDOWS,
+} from './offline-layout.ts';
 import { WEEKDAYS, type Weekday } from './types.ts';
 
 /**
@@ -28,17 +36,6 @@ function mulMod(a: number, b: number, m: number): number {
   const high = Math.floor(b / 100_000);
   const low = b % 100_000;
   return (((a * high) % m) * 100_000 + a * low) % m;
-}
-
-function inverseMod(a: number, m: number): number {
-  let [oldR, r] = [a, m];
-  let [oldS, s] = [1, 0];
-  while (r !== 0) {
-    const q = Math.floor(oldR / r);
-    [oldR, r] = [r, oldR - q * r];
-    [oldS, s] = [s, oldS - q * s];
-  }
-  return ((oldS % m) + m) % m;
 }
 
 const V2_HEADER_INVERSE = inverseMod(V2_HEADER_MULTIPLIER, V2_HEADER_VALUES);
@@ -146,12 +143,6 @@ interface KindRangeV2 {
   stride: number;
   /** offsets[i] = where inner sub-block i starts; offsets[count] = stride. */
   offsets: Int32Array;
-}
-
-function offsets(count: number, modulus: (index: number) => number): Int32Array {
-  const out = new Int32Array(count + 1);
-  for (let i = 0; i < count; i++) out[i + 1] = out[i]! + modulus(i);
-  return out;
 }
 
 const INNER: Readonly<Record<OfflineKind, { unit: AnchorUnit; outer: number; offsets: Int32Array }>> = {
@@ -262,17 +253,6 @@ export function encodeHeaderV2(kind: OfflineKind, param: number, anchor: number)
   return range.base + at.outer * range.stride + start + mod(anchor, modulus);
 }
 
-function floorIndex(table: Int32Array, value: number): number {
-  let low = 0;
-  let high = table.length - 2;
-  while (low < high) {
-    const mid = (low + high + 1) >>> 1;
-    if (table[mid]! <= value) low = mid;
-    else high = mid - 1;
-  }
-  return low;
-}
-
 /** What a version 2 header value names (same shape as version 1's HeaderSlot). */
 export interface HeaderSlotV2 {
   kind: OfflineKind;
@@ -290,7 +270,8 @@ export function decodeHeaderV2(header: number): HeaderSlotV2 | undefined {
   const within = header - range.base;
   const outer = Math.floor(within / range.stride);
   const rest = within - outer * range.stride;
-  const inner = floorIndex(range.offsets, rest);
+  // The last entry is the stride, not a block start.
+  const inner = floorIndex(range.offsets, rest, range.offsets.length - 2);
   const start = range.offsets[inner]!;
   const modulus = range.offsets[inner + 1]! - start;
   let p: V2Params;

@@ -32,7 +32,8 @@ export const HEADER_VALUES = 10 ** HEADER_DIGITS;
 export const HEADER_MULTIPLIER = 481_207;
 export const HEADER_OFFSET = 271_828;
 
-function inverseMod(a: number, m: number): number {
+/** a^-1 mod m (extended Euclid); the header bijections of both versions use it. */
+export function inverseMod(a: number, m: number): number {
   let [oldR, r] = [a, m];
   let [oldS, s] = [1, 0];
   while (r !== 0) {
@@ -133,15 +134,16 @@ export interface HeaderSlot {
 const hourlyModulus = (hours: number) => hours + HOUR_LEAD + 1;
 const dailyModulus = (days: number) => days + DAY_LEAD + 1;
 
-function offsets(count: number, modulus: (p: number) => number): Int32Array {
+/** out[i] is where block i starts when block j has `modulus(j)` anchors; out[count] is the total. */
+export function offsets(count: number, modulus: (index: number) => number): Int32Array {
   const out = new Int32Array(count + 1);
-  for (let p = 1; p <= count; p++) out[p] = out[p - 1]! + modulus(p);
+  for (let i = 0; i < count; i++) out[i + 1] = out[i]! + modulus(i);
   return out;
 }
 
 /** HOURLY_OFFSETS[d - 1] is where hourly d's block starts inside the hourly range. */
-const HOURLY_OFFSETS = offsets(MAX_HOURS, hourlyModulus);
-const DAILY_OFFSETS = offsets(MAX_DAYS, dailyModulus);
+const HOURLY_OFFSETS = offsets(MAX_HOURS, (i) => hourlyModulus(i + 1));
+const DAILY_OFFSETS = offsets(MAX_DAYS, (i) => dailyModulus(i + 1));
 
 const RANGES: KindRange[] = (() => {
   const sizes: Array<[OfflineKind, AnchorUnit, number, number]> = [
@@ -223,10 +225,10 @@ export function encodeHeader(kind: OfflineKind, param: number, anchor: number): 
   return rangeOf(kind).base + b.offset + mod(anchor, b.modulus);
 }
 
-/** Largest index i with table[i] <= value (table ascending, table[0] = 0). */
-function floorIndex(table: Int32Array, value: number): number {
+/** Largest index i <= `last` with table[i] <= value (table ascending, table[0] = 0). */
+export function floorIndex(table: Int32Array, value: number, last = table.length - 1): number {
   let low = 0;
-  let high = table.length - 1;
+  let high = last;
   while (low < high) {
     const mid = (low + high + 1) >>> 1;
     if (table[mid]! <= value) low = mid;

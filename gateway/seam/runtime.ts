@@ -214,30 +214,11 @@ export class SeamGateway {
 
   /** Sends a signed lock/unlock command; the returned action attempt resolves from the reply. */
   startLockCommand(device: DeviceRow, target: 'lock' | 'unlock'): { id: string; done: Promise<void> } {
-    const type: ActionType = target === 'lock' ? 'LOCK_DOOR' : 'UNLOCK_DOOR';
-    const id = startActionAttempt(this.store, { type, deviceId: device.device_id });
-    const channel = this.channel(device.device_id)!;
-    const done = (async () => {
-      let outcome: Parameters<typeof finishActionAttempt>[2];
-      try {
-        const counter = takeCounter(this.store.db, device.device_id);
-        const reply = await this.client.command(channel, counter, target, {}, this.commandTimeoutMs);
-        outcome = reply.ok
-          ? { result: {} }
-          : { error: { type: reply.error ?? 'refused', message: reply.message ?? 'the lock refused' } };
-      } catch (error) {
-        outcome = {
-          error: {
-            type: 'timeout',
-            message: `no reply from lock ${device.device_id} within ${this.commandTimeoutMs} ms: ${(error as Error).message}`,
-          },
-        };
-      }
-      if (!this.closed) finishActionAttempt(this.store, id, outcome);
-    })();
-    this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
-    return { id, done };
+    return this.startCommand(device, {
+      type: target === 'lock' ? 'LOCK_DOOR' : 'UNLOCK_DOOR',
+      name: target,
+      args: {},
+    });
   }
 
   /**
@@ -288,7 +269,7 @@ export class SeamGateway {
   }
 
   /**
-   * An action the lock performs on one signed command: `remove_code` (a code added at the
+   * An action the lock performs on one signed command: `lock`, `unlock`, `remove_code` (a code added at the
    * lock), `revoke_offline` (an offline code), `sim_keypad` (a simulated lock's keypad).
    * The returned action attempt succeeds once the lock confirms and `confirmed` has run,
    * or fails with the lock's refusal or a timeout.
@@ -297,7 +278,7 @@ export class SeamGateway {
     device: DeviceRow,
     command: {
       type: ActionType;
-      name: 'remove_code' | 'revoke_offline' | 'sim_keypad';
+      name: 'lock' | 'unlock' | 'remove_code' | 'revoke_offline' | 'sim_keypad';
       args: Record<string, unknown>;
       accessCodeId?: string;
     },

@@ -14,6 +14,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../../.." && pwd)
 KVER=${KVER:-$(ls /lib/modules | grep -E -- '-amd64$' | sort -V | tail -1)}
+# A WORK dir of our own is removed when the lane passes; a failed run keeps its logs.
+OWN_WORK=${WORK:+no}
 WORK=${WORK:-$(mktemp -d /tmp/tumbler-board-lane-XXXXXX)}
 die() { printf 'board lane: %s\n' "$*" >&2; exit 1; }
 
@@ -78,5 +80,10 @@ timeout "${LANE_TIMEOUT:-1200}" qemu-system-x86_64 ${LANE_ACCEL:--accel tcg,thre
   | tee "$WORK/console.log" | grep --line-buffered -a -o 'LANE .*' || true
 grep -a -q 'LANE exit 0' "$WORK/console.log" || die "failed; console log: $WORK/console.log"
 ! grep -a -q 'LANE FAIL' "$WORK/console.log" || die "a check failed; console log: $WORK/console.log"
-rm -rf "$WORK/initramfs" "$WORK/initrd.gz" "$WORK"/linux-source-*
-printf 'board lane: passed (logs in %s)\n' "$WORK"
+if [ "${OWN_WORK:-yes}" = yes ]; then
+  rm -rf "$WORK"
+  printf 'board lane: passed\n'
+else
+  rm -rf "$WORK/initramfs" "$WORK/initrd.gz" "$WORK"/linux-source-*
+  printf 'board lane: passed (logs in %s)\n' "$WORK"
+fi
