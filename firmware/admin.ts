@@ -1,9 +1,19 @@
-import { type CodeSpec, parseCodeSpec } from './access/code-spec.ts';
+import { type CodeSpec, parseCodeFields, parseCodeSpec } from './access/code-spec.ts';
 import type { AuditLog } from './store/audit.ts';
-import type { AddCodeResult, CodeRecord, CodeSource, CodeStore, SetEnabledResult } from './store/codes.ts';
+import type {
+  AddCodeResult,
+  CodeRecord,
+  CodeSource,
+  CodeStore,
+  CodeTiming,
+  SetEnabledResult,
+} from './store/codes.ts';
 import type { Db } from './store/db.ts';
 
 export type SetEnabledOutcome = { ok: true; code: CodeRecord } | Extract<SetEnabledResult, { ok: false }>;
+export type RescheduleOutcome =
+  | { ok: true; code: CodeRecord }
+  | { ok: false; error: 'not_found' | 'invalid_code' | 'invalid_window'; message: string };
 
 /** Local code administration shared by `lockfw codes`, the simulator and the adapters. */
 export class CodeAdmin {
@@ -47,7 +57,11 @@ export class CodeAdmin {
       .transaction(() => {
         const code = this.codes.get(id);
         if (!code || !this.codes.remove(id)) return undefined;
-        this.audit.append('code_removed', { code_id: id, code_name: code.name, by }, now);
+        this.audit.append(
+          'code_removed',
+          { code_id: id, code_name: code.name, source: code.source, created_at: code.createdAt, by },
+          now,
+        );
         return code;
       })
       .immediate();
@@ -70,6 +84,51 @@ export class CodeAdmin {
           now,
         );
         return { ok: true, code };
+      })
+      .immediate();
+  }
+
+  /**
+   * Changes when a code opens (kind, window, weekly schedule, use limit) and keeps its PIN
+   * hash, name, role and use count; audited as `code_rescheduled`. The new timing passes the
+   * checks of adding a code (`invalid_window`, `invalid_code`); a refusal changes nothing.
+   */
+  reschedule(id: number, timing: CodeTiming, by: string, now: number): RescheduleOutcome {
+    return this.db
+      .transaction((): RescheduleOutcome => {
+        const code = this.codes.get(id);
+        if (!code) return { ok: false, error: 'not_found', message: `no code with id ${id}` };
+        const checked = parseCodeFields({
+          name: code.name,
+          kind: timing.kind,
+          role: code.role,
+          ...(timing.startsAt !== null ? { starts_at: timing.startsAt } : {}),
+          ...(timing.endsAt !== null ? { ends_at: timing.endsAt } : {}),
+          ...(timing.schedule !== null ? { schedule: timing.schedule } : {}),
+          ...(timing.maxUses !== null ? { max_uses: timing.maxUses } : {}),
+          ...(code.expireAfterFirstUseMin !== null
+            ? { expire_after_first_use: code.expireAfterFirstUseMin }
+            : {}),
+        });
+        if (!checked.ok) return checked;
+        const { kind, startsAt, endsAt, schedule, maxUses } = checked.spec;
+        this.codes.reschedule(id, { kind, startsAt, endsAt, schedule, maxUses }, now);
+        const changed = this.codes.get(id)!;
+        this.audit.append(
+          'code_rescheduled',
+          {
+            code_id: id,
+            code_name: changed.name,
+            kind: changed.kind,
+            starts_at: changed.startsAt,
+            ends_at: changed.endsAt,
+            schedule: changed.schedule,
+            max_uses: changed.maxUses,
+            by,
+          },
+          now,
+        );
+        return { ok: true, code: changed };
       })
       .immediate();
   }
@@ -119,5 +178,6 @@ function describe(code: CodeRecord): Record<string, unknown> {
     schedule: code.schedule,
     max_uses: code.maxUses,
     source: code.source,
+    created_at: code.createdAt,
   };
 }

@@ -33,7 +33,7 @@ import type { Db } from './store/db.ts';
 import type { StateStore } from './store/state.ts';
 import { isStorageError, StorageHealth, type StorageStatus } from './store/storage-health.ts';
 
-export type DecisionSource = 'keypad' | 'remote' | 'technician' | 'matter';
+export type DecisionSource = 'keypad' | 'wiegand' | 'remote' | 'technician' | 'matter';
 
 /** An offline-code check plugged into the decision (firmware/access/offline-path.ts). */
 export interface OfflineResolver {
@@ -136,6 +136,8 @@ export class LockManager {
   private readonly policy: LockoutPolicy;
   /** Home Assistant cannot sign: whoever may publish its `ha/set` can repeat a refusal at will. */
   private readonly unsignedRefusals: CoalescedAudit;
+  /** Bad Wiegand frames: noise or a tampered cable can repeat them at will. */
+  private readonly wiegandRefusals: CoalescedAudit;
   private doorHeldOpen: TimerHandle | undefined;
 
   constructor(private readonly deps: ManagerDeps) {
@@ -161,6 +163,18 @@ export class LockManager {
         }
       },
     });
+    this.wiegandRefusals = new CoalescedAudit({
+      scheduler,
+      wallNow: () => this.wallNow(),
+      write: (data, at) => {
+        if (!deps.db.open) return;
+        try {
+          this.note('wiegand_refused', data, at);
+        } catch (error) {
+          deps.log.warn('Wiegand refusals not written', { error: (error as Error).message });
+        }
+      },
+    });
     this.settings = state.get<Settings>('settings', { mode: 'normal', timezone: config.timezone });
     this.lock = new LockMachine(hal.actuator, hal.door, scheduler, {
       actuationTimeoutMs: config.actuationTimeoutMs,
@@ -175,6 +189,7 @@ export class LockManager {
     this.cleanup.push(
       hal.keypad.onKey((key) => this.onKey(key)),
       ...this.watchInputs(hal.inputs),
+      ...this.watchWiegand(hal),
       this.lock.onEvent((event) => this.onLockEvent(event)),
       deps.audit.onAppend((row) => this.events.emit({ type: 'audit', row })),
       deps.clock.onTrustChange((reading, previous) => {
@@ -208,6 +223,7 @@ export class LockManager {
   dispose(): void {
     this.deps.scheduler.cancel(this.doorHeldOpen);
     this.unsignedRefusals.flush();
+    this.wiegandRefusals.flush();
     this.entry.reset();
     this.lock.dispose();
     for (const off of this.cleanup) off();
@@ -686,6 +702,28 @@ export class LockManager {
         ),
       );
     return unsubscribe;
+  }
+
+  /**
+   * A Wiegand reader's number goes the keypad's way: the same decision, feedback and
+   * audit (source `wiegand`). A refused frame (length, parity) is audited, coalesced.
+   */
+  private watchWiegand(hal: ManagerDeps['hal']): Array<() => void> {
+    const wiegand = hal.wiegand;
+    if (!wiegand) return [];
+    return [
+      wiegand.onReading((reading) => {
+        hal.indicator.beep('click');
+        this.submitEntry(reading.digits, 'wiegand').catch((error: unknown) => {
+          this.deps.log.error('decision failed', { error: (error as Error).message });
+          hal.indicator.setLed('red');
+          hal.indicator.beep('denied');
+        });
+      }),
+      wiegand.onRefused((refusal) =>
+        this.wiegandRefusals.note({ bits: refusal.bits, reason: refusal.reason }),
+      ),
+    ];
   }
 
   /** Door held open longer than `doorHeldOpenSeconds` (0: never): audited once, and the alarm sounds. */

@@ -36,6 +36,8 @@ import { type OfflineCodeRow, type OfflineRevocation, OfflineStore } from './sto
  */
 
 const PRUNE_EVERY_MS = 3_600_000;
+/** Offline windows remembered (the codes typed lately); the map starts again when full. */
+const WINDOW_CACHE_SIZE = 256;
 /** The state key TrustedClock persists its record under (firmware/clock.ts). */
 
 const stores = new WeakMap<Db, OfflineStore>();
@@ -64,6 +66,7 @@ class OfflinePath implements OfflineResolver {
   private last: Resolved | undefined;
   private lastPrune = Number.NEGATIVE_INFINITY;
   private timezone: string;
+  private readonly windows = new Map<string, OfflineWindow>();
 
   constructor(
     private readonly parts: StoreParts,
@@ -79,7 +82,7 @@ class OfflinePath implements OfflineResolver {
     const key = this.currentKey(entry.length);
     const code = verifyOfflineCode(key, entry, this.referenceTime(reading), timezone);
     if (!code) return undefined;
-    const window = offlineWindow(code, timezone);
+    const window = this.windowOf(code, timezone);
     const row = this.store.get(key.version, code.fingerprint);
     this.last = { entry, code, window, trusted: reading.trusted };
     return offlineCredential(code, window, {
@@ -115,6 +118,21 @@ class OfflinePath implements OfflineResolver {
       this.store.prune(at);
       this.lastPrune = at;
     }
+  }
+
+  /**
+   * offlineWindow, remembered: a pure function of the code's fields and the zone whose
+   * zone arithmetic (luxon) costs more than the rest of an offline decision.
+   */
+  private windowOf(code: VerifiedOfflineCode, zone: string): OfflineWindow {
+    const key = `${code.version ?? 1}:${code.kind}:${code.param}:${code.anchor}:${zone}`;
+    let window = this.windows.get(key);
+    if (!window) {
+      if (this.windows.size >= WINDOW_CACHE_SIZE) this.windows.clear();
+      window = offlineWindow(code, zone);
+      this.windows.set(key, window);
+    }
+    return window;
   }
 
   private reverify(entry: string, at: number): Resolved | undefined {

@@ -17,6 +17,8 @@ export interface BrokerOptions {
   certFile?: string;
   keyFile?: string;
   insecure?: boolean;
+  /** MQTT 5 for gateway workers (shared subscriptions); 3.1.1 (4) by default. */
+  protocolVersion?: 4 | 5;
 }
 
 const COMMAND_LIFETIME_MS = 5 * 60_000;
@@ -95,6 +97,7 @@ export class GatewayClient {
       ...(options.certFile ? { cert: readOptional(options.certFile) } : {}),
       ...(options.keyFile ? { key: readOptional(options.keyFile) } : {}),
       ...(options.insecure ? { rejectUnauthorized: false } : {}),
+      ...(options.protocolVersion ? { protocolVersion: options.protocolVersion } : {}),
     };
     try {
       const mqtt = await connectAsync(options.url, clientOptions, false);

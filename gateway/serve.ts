@@ -3,9 +3,11 @@ import type { Logger } from '../firmware/log.ts';
 import { type BrokerOptions, GatewayClient } from './client.ts';
 import { buildServer } from './http/server.ts';
 import { SeamGateway, type SeamGatewayOptions } from './seam/runtime.ts';
-import { openSeamStore } from './seam/store.ts';
+import { seamStore } from './seam/store.ts';
+import { openGatewayDb } from './store.ts';
 
 export interface ServeOptions {
+  /** The gateway database: a SQLite file path, or a postgres:// URL (shared by the workers of `workerGroup`). */
   dbPath: string;
   broker: BrokerOptions;
   host: string;
@@ -14,6 +16,8 @@ export interface ServeOptions {
   log?: Logger;
   commandTimeoutMs?: number;
   webhooks?: SeamGatewayOptions['webhooks'];
+  /** One of several workers on one PostgreSQL database, sharing the lock topics (MQTT 5). */
+  workerGroup?: string;
 }
 
 export interface RunningGateway {
@@ -23,16 +27,25 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** The gateway as one process: the MQTT gateway service and the Seam HTTP API on one database. */
+/**
+ * One gateway process: the MQTT gateway service and the Seam HTTP API on one database.
+ * With a worker group, any number of these run on one PostgreSQL database and broker;
+ * each lock message goes to one of them, and any of them answers any HTTP request.
+ */
 export async function serveGateway(options: ServeOptions): Promise<RunningGateway> {
-  const store = openSeamStore(options.dbPath);
+  const db = await openGatewayDb(options.dbPath);
   let client: GatewayClient | undefined;
   try {
-    client = await GatewayClient.connect(options.broker);
+    const store = await seamStore(db);
+    client = await GatewayClient.connect({
+      ...options.broker,
+      ...(options.workerGroup ? { protocolVersion: 5 as const } : {}),
+    });
     const gateway = new SeamGateway(store, client, {
       ...(options.log ? { log: options.log } : {}),
       ...(options.commandTimeoutMs ? { commandTimeoutMs: options.commandTimeoutMs } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.workerGroup ? { workerGroup: options.workerGroup } : {}),
     });
     await gateway.start();
     const server = buildServer(gateway, options.log);
@@ -47,12 +60,12 @@ export async function serveGateway(options: ServeOptions): Promise<RunningGatewa
       close: async () => {
         await server.close();
         await gateway.close();
-        store.db.close();
+        await db.close();
       },
     };
   } catch (error) {
     await client?.close();
-    store.db.close();
+    await db.close();
     throw error;
   }
 }

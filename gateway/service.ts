@@ -7,6 +7,7 @@ import {
   type GatewayDb,
   getDevice,
   listEvents,
+  lockDevices,
   noteIncarnation,
   raiseCounter,
   type StoredEvent,
@@ -40,14 +41,43 @@ const stateSchema = z
 const timeReqSchema = z.object({ nonce: z.string().regex(/^[0-9a-f]{32}$/) }).strict();
 const reportedSchema = z.object({ revision: z.number().int().min(0) }).passthrough();
 
+/** An unregistered device is looked up again after this long (another worker or lockctl may add it). */
+const UNKNOWN_DEVICE_RECHECK_MS = 10_000;
+
 export interface ServiceCallbacks {
   /**
    * Each event once, in seq order within the lock's incarnation, as soon as the gateway
    * holds it and every event the lock queued before it (that is, when it acknowledges it).
+   * With several workers, the worker whose commit moved the ack hands it over.
    */
   onEvent?: (event: StoredEvent) => void;
   /** Something for the operator: a refusal, a lock reset, a broken chain, a skipped range. */
   onWarning?: (message: string) => void;
+}
+
+export interface ServiceOptions {
+  /**
+   * Share the lock topics with the other workers of this group (MQTT 5 shared
+   * subscriptions, `$share/<group>/lock/+/events` ...): the broker gives each message to
+   * one of them. Every worker must use the same database.
+   */
+  workerGroup?: string;
+}
+
+/** A verified message, waiting for the next commit. */
+type Inbound =
+  | { kind: 'event'; event: StoredEvent }
+  | { kind: 'state'; deviceId: string; incarnation: string; ackedSeq: number; lastCounter: number }
+  | { kind: 'reported'; deviceId: string; revision: number; body: unknown };
+
+type Kind = 'events' | 'state' | 'time/req' | 'reported/codes';
+
+/** The topics a service subscribes to (a group's shared subscriptions when it has one). */
+export function serviceTopics(deviceFilter: string, workerGroup?: string): string[] {
+  const share = workerGroup ? `$share/${workerGroup}/` : '';
+  return ['events', 'state', 'time/req', 'reported/codes'].map(
+    (kind) => `${share}lock/${deviceFilter}/${kind}`,
+  );
 }
 
 /**
@@ -56,13 +86,18 @@ export interface ServiceCallbacks {
  * cumulatively once it holds them without a hole and hands them to the application in
  * that order, follows the lock's signed state (a new incarnation, an ack or a command
  * counter the lock holds above this gateway's), answers time requests, and records
- * reported code status.
+ * reported code status. Everything it decides comes from the database, so several
+ * workers on one database (each getting some of the messages) act as one gateway.
  */
 export class GatewayService {
-  private readonly channels = new Map<string, DeviceChannel | null>();
+  private readonly channels = new Map<string, DeviceChannel>();
+  private readonly unknownUntil = new Map<string, number>();
+  /** Messages of a device whose record is being read, in arrival order. */
+  private readonly waiting = new Map<string, Array<[Kind, Buffer]>>();
   private readonly ackPending = new Set<string>();
-  private readonly received: StoredEvent[] = [];
-  private ackScheduled = false;
+  private inbox: Inbound[] = [];
+  private flushScheduled = false;
+  private flushing = false;
 
   constructor(
     private readonly client: GatewayClient,
@@ -70,11 +105,11 @@ export class GatewayService {
     private readonly callbacks: ServiceCallbacks = {},
     /** Only these devices ('+' for every registered one). */
     private readonly deviceFilter: string = '+',
+    private readonly options: ServiceOptions = {},
   ) {}
 
   async start(): Promise<void> {
-    const d = this.deviceFilter;
-    const topics = [`lock/${d}/events`, `lock/${d}/state`, `lock/${d}/time/req`, `lock/${d}/reported/codes`];
+    const topics = serviceTopics(this.deviceFilter, this.options.workerGroup);
     this.client.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     // Every (re)connect subscribes again explicitly: the chaos campaign showed MQTT.js's
     // automatic resubscribe can miss a broker that restarts twice in quick succession,
@@ -85,55 +120,78 @@ export class GatewayService {
         .subscribeAsync(topics, { qos: 1 })
         .then(() => {
           for (const id of this.channels.keys()) this.ackPending.add(id);
-          this.scheduleAcks();
+          this.scheduleFlush();
         })
         .catch((error: Error) => this.callbacks.onWarning?.(`resubscribe failed: ${error.message}`));
     });
     await this.client.mqtt.subscribeAsync(topics, { qos: 1 });
   }
 
-  private channel(deviceId: string): DeviceChannel | null {
-    if (!this.channels.has(deviceId)) {
-      try {
-        this.channels.set(deviceId, new DeviceChannel(getDevice(this.db, deviceId)));
-      } catch {
-        this.channels.set(deviceId, null);
-      }
-    }
-    return this.channels.get(deviceId)!;
-  }
-
   private onMessage(topic: string, payload: Buffer): void {
     const match = /^lock\/([^/]+)\/(events|state|time\/req|reported\/codes)$/.exec(topic);
     if (!match) return;
-    const [, deviceId, kind] = match as unknown as [string, string, string];
-    const channel = this.channel(deviceId);
+    const [, deviceId, kind] = match as unknown as [string, string, Kind];
+    const channel = this.channels.get(deviceId);
+    if (channel) {
+      this.handle(channel, deviceId, kind, payload);
+      return;
+    }
+    const queued = this.waiting.get(deviceId);
+    if (queued) {
+      queued.push([kind, payload]);
+      return;
+    }
+    if ((this.unknownUntil.get(deviceId) ?? 0) > Date.now()) {
+      this.callbacks.onWarning?.(`message from unregistered device ${deviceId} ignored`);
+      return;
+    }
+    this.waiting.set(deviceId, [[kind, payload]]);
+    void this.loadChannel(deviceId);
+  }
+
+  /** Reads the device's record once, then handles what arrived meanwhile, in order. */
+  private async loadChannel(deviceId: string): Promise<void> {
+    let channel: DeviceChannel | undefined;
+    try {
+      channel = new DeviceChannel(await getDevice(this.db, deviceId));
+      this.channels.set(deviceId, channel);
+    } catch {
+      this.unknownUntil.set(deviceId, Date.now() + UNKNOWN_DEVICE_RECHECK_MS);
+    }
+    const queued = this.waiting.get(deviceId) ?? [];
+    this.waiting.delete(deviceId);
     if (!channel) {
       this.callbacks.onWarning?.(`message from unregistered device ${deviceId} ignored`);
       return;
     }
+    for (const [kind, payload] of queued) this.handle(channel, deviceId, kind, payload);
+  }
+
+  /** Verifies one message; what changes the database waits for the next commit. */
+  private handle(channel: DeviceChannel, deviceId: string, kind: Kind, payload: Buffer): void {
     if (kind === 'events') {
       const event = channel.open('event', payload, eventSchema);
       if (!event || event.device_id !== deviceId) {
         this.callbacks.onWarning?.(`event from ${deviceId} refused: signature or shape`);
         return;
       }
-      // Stored with the rest of this tick's events in one transaction (one fsync), below.
-      this.received.push({
-        deviceId,
-        incarnation: event.incarnation,
-        seq: event.seq,
-        prevSeq: event.prev_seq,
-        bootId: event.boot_id,
-        at: event.at,
-        type: event.type,
-        data: event.data,
-        hash: event.hash,
-        prevHash: event.prev_hash,
-        chainBreak: false,
+      this.inbox.push({
+        kind: 'event',
+        event: {
+          deviceId,
+          incarnation: event.incarnation,
+          seq: event.seq,
+          prevSeq: event.prev_seq,
+          bootId: event.boot_id,
+          at: event.at,
+          type: event.type,
+          data: event.data,
+          hash: event.hash,
+          prevHash: event.prev_hash,
+          chainBreak: false,
+        },
       });
       this.ackPending.add(deviceId);
-      this.scheduleAcks();
     } else if (kind === 'state') {
       if (payload.length === 0) return;
       const state = channel.open('state', payload, stateSchema);
@@ -141,11 +199,14 @@ export class GatewayService {
         this.callbacks.onWarning?.(`state from ${deviceId} refused: signature or shape`);
         return;
       }
-      if (raiseCounter(this.db, deviceId, state.last_counter))
-        this.callbacks.onWarning?.(
-          `${deviceId}: the lock accepted commands up to counter ${state.last_counter}; this gateway continues above it`,
-        );
-      this.followState(deviceId, state.incarnation, state.acked_seq);
+      this.inbox.push({
+        kind: 'state',
+        deviceId,
+        incarnation: state.incarnation,
+        ackedSeq: state.acked_seq,
+        lastCounter: state.last_counter,
+      });
+      this.ackPending.add(deviceId);
     } else if (kind === 'time/req') {
       const request = channel.open('time_req', payload, timeReqSchema);
       if (!request) return;
@@ -153,93 +214,143 @@ export class GatewayService {
       void this.client.mqtt
         .publishAsync(channel.topics.timeRes, JSON.stringify(body), { qos: 1 })
         .catch(() => undefined);
+      return;
     } else {
       if (payload.length === 0) return;
       const reported = channel.open('reported_codes', payload, reportedSchema);
-      if (reported) storeReported(this.db, deviceId, reported.revision, reported);
+      if (!reported) return;
+      this.inbox.push({ kind: 'reported', deviceId, revision: reported.revision, body: reported });
     }
+    this.scheduleFlush();
   }
 
-  /** A new incarnation is a new stream; the operator is told the lock was reset. */
-  private noteIncarnation(deviceId: string, incarnation: string): 'current' | 'old' {
-    const change = noteIncarnation(this.db, deviceId, incarnation);
-    if (change.kind === 'reset') this.callbacks.onWarning?.(`${deviceId}: ${change.note}`);
-    return change.kind === 'old' ? 'old' : 'current';
+  /** One commit at a time; what arrives while one runs goes into the next. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    this.flushing = true;
+    try {
+      await this.commit(this.inbox.splice(0), [...this.ackPending.keys()]);
+    } finally {
+      this.flushing = false;
+      if (this.inbox.length > 0 || this.ackPending.size > 0) this.scheduleFlush();
+    }
   }
 
   /**
-   * The lock's state names its incarnation and the last seq it holds as acknowledged.
-   * Events up to that seq will never be sent again (a restored gateway, another gateway),
-   * so waiting for them would stall the stream: continue after it.
+   * One transaction for the messages since the last commit and the acks they allow;
+   * acks, warnings and released events go out only after it. If it fails nothing is
+   * acknowledged, and the locks send the events again.
    */
-  private followState(deviceId: string, incarnation: string, lockAcked: number): void {
-    if (this.noteIncarnation(deviceId, incarnation) === 'old') return;
-    const skipped = catchUpAck(this.db, deviceId, incarnation, lockAcked);
-    if (skipped) {
+  private async commit(inbox: Inbound[], devices: string[]): Promise<void> {
+    this.ackPending.clear();
+    const touched = new Set(devices);
+    for (const item of inbox) touched.add(item.kind === 'event' ? item.event.deviceId : item.deviceId);
+    // A reconnect before any lock spoke: nothing to store (and `IN ()` is not SQL).
+    if (touched.size === 0) return;
+    let outcome: Awaited<ReturnType<GatewayService['apply']>>;
+    try {
+      outcome = await this.db.transaction((tx) => this.apply(tx, inbox, devices, touched));
+    } catch (error) {
       this.callbacks.onWarning?.(
-        `${deviceId}: the lock had acknowledged events up to ${skipped.seq} before this gateway held them (gateway ack ${skipped.previous}); continuing after ${skipped.seq}`,
+        `could not store ${inbox.length} message(s): ${(error as Error).message}; the locks will send their events again`,
       );
+      return;
     }
-    this.ackPending.add(deviceId);
-    this.scheduleAcks();
+    for (const warning of outcome.warnings) this.callbacks.onWarning?.(warning);
+    for (const { deviceId, incarnation, seq, released } of outcome.acks) {
+      for (const event of released) this.callbacks.onEvent?.(event);
+      const channel = this.channels.get(deviceId);
+      if (!channel || seq === 0 || incarnation === '') continue;
+      const body = channel.sign('events_ack', { seq, incarnation });
+      void this.client.mqtt
+        .publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 })
+        .catch(() => undefined);
+    }
   }
 
-  private scheduleAcks(): void {
-    if (this.ackScheduled) return;
-    this.ackScheduled = true;
-    setImmediate(() => {
-      this.ackScheduled = false;
-      const received = this.received.splice(0);
-      const devices = [...this.ackPending];
-      this.ackPending.clear();
-      // One commit for the tick's events and the acks they allow; acks go out only after it.
-      const { breaks, acks } = this.db
-        .transaction(() => {
-          const breaks: StoredEvent[] = [];
-          const streams = new Map<string, 'current' | 'old'>(); // once per device and incarnation a tick
-          for (const event of received) {
-            const stream = `${event.deviceId}\n${event.incarnation}`;
-            let kind = streams.get(stream);
-            if (!kind) {
-              kind = this.noteIncarnation(event.deviceId, event.incarnation);
-              streams.set(stream, kind);
-            }
-            if (kind === 'old') continue;
-            const result = storeEvent(this.db, event);
-            if (result.stored && result.chainBreak) breaks.push(event);
-          }
-          const acks = devices.map((deviceId) => {
-            const ack = advanceAck(this.db, deviceId);
-            const released =
-              ack.seq > ack.previous
-                ? listEvents(this.db, deviceId, ack.previous, ack.seq - ack.previous, ack.incarnation)
-                : [];
-            return { deviceId, ...ack, released };
-          });
-          for (const event of breaks) {
-            setDeviceNote(
-              this.db,
-              event.deviceId,
-              `event chain broken at seq ${event.seq} of incarnation ${event.incarnation}: prev_hash does not match the stored neighbour`,
-            );
-          }
-          return { breaks, acks };
-        })
-        .immediate();
-      for (const event of breaks) {
-        this.callbacks.onWarning?.(
-          `${event.deviceId}: event chain broken at seq ${event.seq} (incarnation ${event.incarnation}): its hashes do not link to the stored neighbour`,
-        );
+  private async apply(tx: GatewayDb, inbox: Inbound[], devices: string[], touched: Set<string>) {
+    // Each lock's rows are changed by one worker at a time, so the chain checks and the
+    // ack see every event another worker stored before.
+    await lockDevices(tx, touched);
+    // Each device's current incarnation, read once: most messages name it.
+    const ids = [...touched];
+    const current = new Map<string, string>();
+    for (const row of await tx.all<{ device_id: string; incarnation: string | null }>(
+      `SELECT device_id, incarnation FROM devices WHERE device_id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    ))
+      current.set(row.device_id, row.incarnation ?? '');
+    const warnings: string[] = [];
+    const ackDevices = new Set(devices);
+    /** Per device: the other incarnations already judged old in this commit. */
+    const old = new Map<string, Set<string>>();
+    const judge = async (deviceId: string, incarnation: string): Promise<'current' | 'old'> => {
+      if (current.get(deviceId) === incarnation) return 'current';
+      if (old.get(deviceId)?.has(incarnation)) return 'old';
+      const change = await noteIncarnation(tx, deviceId, incarnation);
+      if (change.kind === 'reset') warnings.push(`${deviceId}: ${change.note}`);
+      if (change.kind === 'old') {
+        old.set(deviceId, (old.get(deviceId) ?? new Set()).add(incarnation));
+        return 'old';
       }
-      for (const { deviceId, incarnation, seq, released } of acks) {
-        for (const event of released) this.callbacks.onEvent?.(event);
-        const channel = this.channel(deviceId);
-        if (!channel || seq === 0 || incarnation === '') continue;
-        const body = channel.sign('events_ack', { seq, incarnation });
-        void this.client.mqtt
-          .publishAsync(channel.topics.eventsAck, JSON.stringify(body), { qos: 1 })
-          .catch(() => undefined);
+      // A new current incarnation makes every other one old.
+      current.set(deviceId, incarnation);
+      old.delete(deviceId);
+      return 'current';
+    };
+    const breaks: StoredEvent[] = [];
+    for (const item of inbox) {
+      if (item.kind === 'event') {
+        const { event } = item;
+        ackDevices.add(event.deviceId);
+        if ((await judge(event.deviceId, event.incarnation)) === 'old') continue;
+        const result = await storeEvent(tx, event);
+        if (result.stored && result.chainBreak) breaks.push(event);
+      } else if (item.kind === 'state') {
+        ackDevices.add(item.deviceId);
+        if (await raiseCounter(tx, item.deviceId, item.lastCounter))
+          warnings.push(
+            `${item.deviceId}: the lock accepted commands up to counter ${item.lastCounter}; this gateway continues above it`,
+          );
+        // The state names the lock's incarnation and the last seq it holds as acknowledged.
+        // Events up to it will never be sent again (a restored gateway, another gateway),
+        // so waiting for them would stall the stream: continue after it.
+        if ((await judge(item.deviceId, item.incarnation)) === 'old') continue;
+        const skipped = await catchUpAck(tx, item.deviceId, item.incarnation, item.ackedSeq);
+        if (skipped)
+          warnings.push(
+            `${item.deviceId}: the lock had acknowledged events up to ${skipped.seq} before this gateway held them (gateway ack ${skipped.previous}); continuing after ${skipped.seq}`,
+          );
+      } else {
+        await storeReported(tx, item.deviceId, item.revision, item.body);
       }
-    });
+    }
+    const acks = [];
+    for (const deviceId of ackDevices) {
+      if (!current.has(deviceId)) continue; // no longer registered
+      const ack = await advanceAck(tx, deviceId, current.get(deviceId));
+      const released =
+        ack.seq > ack.previous
+          ? await listEvents(tx, deviceId, ack.previous, ack.seq - ack.previous, ack.incarnation)
+          : [];
+      acks.push({ deviceId, ...ack, released });
+    }
+    for (const event of breaks) {
+      await setDeviceNote(
+        tx,
+        event.deviceId,
+        `event chain broken at seq ${event.seq} of incarnation ${event.incarnation}: prev_hash does not match the stored neighbour`,
+      );
+      warnings.push(
+        `${event.deviceId}: event chain broken at seq ${event.seq} (incarnation ${event.incarnation}): its hashes do not link to the stored neighbour`,
+      );
+    }
+    return { warnings, acks };
   }
 }

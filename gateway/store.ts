@@ -1,154 +1,237 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
 import { TumblerError } from '../firmware/errors.ts';
+import { type MigrationStep, migrate, schemaVersion } from './db/migrate.ts';
+import { openSql, type Sql } from './db/sql.ts';
 
-export type GatewayDb = Database.Database;
+/** The gateway's database: a SQLite file (the default) or PostgreSQL shared by several workers. */
+export type GatewayDb = Sql;
 
-const SCHEMA = [
-  `CREATE TABLE devices (
-     device_id TEXT PRIMARY KEY,
-     secret TEXT NOT NULL,
-     created_at INTEGER NOT NULL,
-     next_counter INTEGER NOT NULL DEFAULT 1,
-     desired_revision INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE TABLE events (
-     device_id TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     boot_id TEXT NOT NULL,
-     at TEXT NOT NULL,
-     type TEXT NOT NULL,
-     data TEXT NOT NULL,
-     prev_seq INTEGER NOT NULL,
-     received_at INTEGER NOT NULL,
-     PRIMARY KEY (device_id, seq)
-   ) WITHOUT ROWID;
-   CREATE TABLE acks (device_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-   CREATE TABLE reported (
-     device_id TEXT PRIMARY KEY,
-     revision INTEGER NOT NULL,
-     body TEXT NOT NULL,
-     received_at INTEGER NOT NULL
-   );`,
+const COMPONENT = 'gateway';
+
+/**
+ * The core tables: devices (secret in clear, command counter, desired revision,
+ * incarnation), events keyed unique by (device, incarnation, seq), acks, incarnations
+ * seen and the last reported codes. SQLite files carry their whole history; a PostgreSQL
+ * database starts at the current schema (its later steps are no-ops, keeping one numbering).
+ */
+export const GATEWAY_MIGRATIONS: readonly MigrationStep[] = [
+  {
+    sqlite: `CREATE TABLE devices (
+       device_id TEXT PRIMARY KEY,
+       secret TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       next_counter INTEGER NOT NULL DEFAULT 1,
+       desired_revision INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE events (
+       device_id TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       boot_id TEXT NOT NULL,
+       at TEXT NOT NULL,
+       type TEXT NOT NULL,
+       data TEXT NOT NULL,
+       prev_seq INTEGER NOT NULL,
+       received_at INTEGER NOT NULL,
+       PRIMARY KEY (device_id, seq)
+     ) WITHOUT ROWID;
+     CREATE TABLE acks (device_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+     CREATE TABLE reported (
+       device_id TEXT PRIMARY KEY,
+       revision INTEGER NOT NULL,
+       body TEXT NOT NULL,
+       received_at INTEGER NOT NULL
+     );`,
+    postgres: `CREATE TABLE devices (
+       device_id TEXT PRIMARY KEY,
+       secret TEXT NOT NULL,
+       created_at BIGINT NOT NULL,
+       next_counter BIGINT NOT NULL DEFAULT 1,
+       desired_revision BIGINT NOT NULL DEFAULT 0,
+       incarnation TEXT,
+       note TEXT,
+       note_at BIGINT
+     );
+     CREATE TABLE events (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       seq BIGINT NOT NULL,
+       boot_id TEXT NOT NULL,
+       at TEXT NOT NULL,
+       type TEXT NOT NULL,
+       data TEXT NOT NULL,
+       prev_seq BIGINT NOT NULL,
+       hash TEXT,
+       prev_hash TEXT,
+       chain_break INTEGER NOT NULL DEFAULT 0,
+       received_at BIGINT NOT NULL,
+       PRIMARY KEY (device_id, incarnation, seq)
+     );
+     CREATE TABLE acks (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       seq BIGINT NOT NULL,
+       PRIMARY KEY (device_id, incarnation)
+     );
+     CREATE TABLE incarnations (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       first_seen BIGINT NOT NULL,
+       seen_order BIGINT NOT NULL DEFAULT 0,
+       PRIMARY KEY (device_id, incarnation)
+     );
+     CREATE TABLE reported (
+       device_id TEXT PRIMARY KEY,
+       revision BIGINT NOT NULL,
+       body TEXT NOT NULL,
+       received_at BIGINT NOT NULL
+     );`,
+  },
   // 2: events are keyed by the lock database's incarnation too (a wiped and re-provisioned
   // lock starts its seqs again), carry the audit chain's hashes, and are flagged when the
   // chain does not continue; acks are per incarnation; a device remembers its current
   // incarnation, every one it has seen, and a note for the operator. Rows from before
   // have incarnation '' until the device's first event or state names its incarnation.
-  `CREATE TABLE events_v2 (
-     device_id TEXT NOT NULL,
-     incarnation TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     boot_id TEXT NOT NULL,
-     at TEXT NOT NULL,
-     type TEXT NOT NULL,
-     data TEXT NOT NULL,
-     prev_seq INTEGER NOT NULL,
-     hash TEXT,
-     prev_hash TEXT,
-     chain_break INTEGER NOT NULL DEFAULT 0,
-     received_at INTEGER NOT NULL,
-     PRIMARY KEY (device_id, incarnation, seq)
-   ) WITHOUT ROWID;
-   INSERT INTO events_v2 (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, received_at)
-     SELECT device_id, '', seq, boot_id, at, type, data, prev_seq, received_at FROM events;
-   DROP TABLE events;
-   ALTER TABLE events_v2 RENAME TO events;
-   CREATE TABLE acks_v2 (
-     device_id TEXT NOT NULL,
-     incarnation TEXT NOT NULL,
-     seq INTEGER NOT NULL,
-     PRIMARY KEY (device_id, incarnation)
-   );
-   INSERT INTO acks_v2 (device_id, incarnation, seq) SELECT device_id, '', seq FROM acks;
-   DROP TABLE acks;
-   ALTER TABLE acks_v2 RENAME TO acks;
-   CREATE TABLE incarnations (
-     device_id TEXT NOT NULL,
-     incarnation TEXT NOT NULL,
-     first_seen INTEGER NOT NULL,
-     PRIMARY KEY (device_id, incarnation)
-   );
-   ALTER TABLE devices ADD COLUMN incarnation TEXT;
-   ALTER TABLE devices ADD COLUMN note TEXT;
-   ALTER TABLE devices ADD COLUMN note_at INTEGER;`,
+  {
+    sqlite: `CREATE TABLE events_v2 (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       boot_id TEXT NOT NULL,
+       at TEXT NOT NULL,
+       type TEXT NOT NULL,
+       data TEXT NOT NULL,
+       prev_seq INTEGER NOT NULL,
+       hash TEXT,
+       prev_hash TEXT,
+       chain_break INTEGER NOT NULL DEFAULT 0,
+       received_at INTEGER NOT NULL,
+       PRIMARY KEY (device_id, incarnation, seq)
+     ) WITHOUT ROWID;
+     INSERT INTO events_v2 (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, received_at)
+       SELECT device_id, '', seq, boot_id, at, type, data, prev_seq, received_at FROM events;
+     DROP TABLE events;
+     ALTER TABLE events_v2 RENAME TO events;
+     CREATE TABLE acks_v2 (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       seq INTEGER NOT NULL,
+       PRIMARY KEY (device_id, incarnation)
+     );
+     INSERT INTO acks_v2 (device_id, incarnation, seq) SELECT device_id, '', seq FROM acks;
+     DROP TABLE acks;
+     ALTER TABLE acks_v2 RENAME TO acks;
+     CREATE TABLE incarnations (
+       device_id TEXT NOT NULL,
+       incarnation TEXT NOT NULL,
+       first_seen INTEGER NOT NULL,
+       PRIMARY KEY (device_id, incarnation)
+     );
+     ALTER TABLE devices ADD COLUMN incarnation TEXT;
+     ALTER TABLE devices ADD COLUMN note TEXT;
+     ALTER TABLE devices ADD COLUMN note_at INTEGER;`,
+    postgres: 'SELECT 1',
+  },
+  // 3: the order incarnations were seen in as a column (SQLite's rowid had it; PostgreSQL has none).
+  {
+    sqlite: `ALTER TABLE incarnations ADD COLUMN seen_order INTEGER NOT NULL DEFAULT 0;
+     UPDATE incarnations SET seen_order = rowid;`,
+    postgres: 'SELECT 1',
+  },
 ];
 
 export const DEFAULT_GATEWAY_DB = '.tumbler/gateway.db';
 
-const statements = new WeakMap<GatewayDb, Map<string, Database.Statement>>();
-
-/** Prepares each SQL text once per connection (the event path runs per message). */
-function cached(db: GatewayDb, sql: string): Database.Statement {
-  let byText = statements.get(db);
-  if (!byText) {
-    byText = new Map();
-    statements.set(db, byText);
-  }
-  let statement = byText.get(sql);
-  if (!statement) {
-    statement = db.prepare(sql);
-    byText.set(sql, statement);
-  }
-  return statement;
-}
-
 /**
- * The gateway's own SQLite file: device secrets (in clear: a secret store, mode 0600),
- * command counters, revisions, received events.
+ * Opens the gateway's database (a file path, or a postgres:// URL) and brings its core
+ * tables up to date. The SQLite file holds device secrets in clear: it is 0600.
  */
-export function openGatewayDb(path: string): GatewayDb {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  let db: GatewayDb;
+export async function openGatewayDb(target: string): Promise<GatewayDb> {
+  const db = await openSql(target);
   try {
-    // It holds every device secret in clear: 0600 whatever the umask, and an older file
-    // made wider is narrowed. SQLite gives its -wal and -shm files the same mode.
-    closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-    db = new Database(path);
+    await migrateGatewayDb(db);
   } catch (error) {
-    throw new TumblerError('gateway_db', `cannot open gateway database ${path}: ${(error as Error).message}`);
-  }
-  db.pragma('busy_timeout = 5000');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version + 1; v <= SCHEMA.length; v++) {
-    db.transaction(() => {
-      db.exec(SCHEMA[v - 1]!);
-      db.pragma(`user_version = ${v}`);
-    }).immediate();
+    await db.close();
+    throw new TumblerError('gateway_db', `cannot migrate gateway database: ${(error as Error).message}`);
   }
   return db;
 }
+
+export async function migrateGatewayDb(db: GatewayDb): Promise<void> {
+  await adoptUserVersion(db);
+  await migrate(db, COMPONENT, GATEWAY_MIGRATIONS);
+}
+
+/** SQLite files from before the shared ledger counted their steps in PRAGMA user_version. */
+async function adoptUserVersion(db: GatewayDb): Promise<void> {
+  if (db.dialect !== 'sqlite') return;
+  await db.transaction(async (tx) => {
+    const legacy = (await tx.get<{ user_version: number }>('PRAGMA user_version'))?.user_version ?? 0;
+    if (legacy === 0 || (await schemaVersion(tx, COMPONENT)) > 0) return;
+    for (let version = 1; version <= legacy; version++)
+      await tx.run('INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)', [
+        COMPONENT,
+        version,
+        Date.now(),
+      ]);
+  });
+}
+
+/**
+ * Inside a transaction: takes the devices' rows (PostgreSQL row locks, in one order so two
+ * workers never deadlock), so one lock's events, acks and incarnation change one worker at
+ * a time. SQLite's transaction already holds the whole file.
+ */
+export async function lockDevices(tx: GatewayDb, deviceIds: Iterable<string>): Promise<void> {
+  if (tx.dialect !== 'postgres') return;
+  let held = lockedIn.get(tx);
+  if (!held) {
+    held = new Set();
+    lockedIn.set(tx, held);
+  }
+  const ids = [...new Set(deviceIds)].filter((id) => !held.has(id)).sort();
+  if (ids.length === 0) return;
+  await tx.all(
+    `SELECT device_id FROM devices WHERE device_id IN (${ids.map(() => '?').join(', ')}) ORDER BY device_id FOR UPDATE`,
+    ids,
+  );
+  for (const id of ids) held.add(id);
+}
+
+/**
+ * Rows already locked, per transaction (a PostgreSQL transaction is its own Sql object,
+ * so nested calls do not ask again). Outside a transaction `tx` is the pool, whose locks
+ * end with each statement: it is never remembered.
+ */
+const lockedIn = new WeakMap<GatewayDb, Set<string>>();
 
 export interface DeviceRecord {
   deviceId: string;
   secret: Uint8Array;
 }
 
-export function addDevice(db: GatewayDb, deviceId: string, secret: Uint8Array, now = Date.now()): void {
-  const existing = db
-    .prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?')
-    .get(deviceId);
+export async function addDevice(
+  db: GatewayDb,
+  deviceId: string,
+  secret: Uint8Array,
+  now = Date.now(),
+): Promise<void> {
   const hex = Buffer.from(secret).toString('hex');
-  if (existing) {
-    if (existing.secret !== hex) {
-      throw new TumblerError(
-        'device_exists',
-        `device ${deviceId} is already registered with a different secret`,
-      );
-    }
-    return;
+  await db.run(
+    'INSERT INTO devices (device_id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (device_id) DO NOTHING',
+    [deviceId, hex, now],
+  );
+  const stored = await db.get<{ secret: string }>('SELECT secret FROM devices WHERE device_id = ?', [
+    deviceId,
+  ]);
+  if (stored?.secret !== hex) {
+    throw new TumblerError(
+      'device_exists',
+      `device ${deviceId} is already registered with a different secret`,
+    );
   }
-  db.prepare('INSERT INTO devices (device_id, secret, created_at) VALUES (?, ?, ?)').run(deviceId, hex, now);
 }
 
-export function getDevice(db: GatewayDb, deviceId: string): DeviceRecord {
-  const row = db
-    .prepare<[string], { secret: string }>('SELECT secret FROM devices WHERE device_id = ?')
-    .get(deviceId);
+export async function getDevice(db: GatewayDb, deviceId: string): Promise<DeviceRecord> {
+  const row = await db.get<{ secret: string }>('SELECT secret FROM devices WHERE device_id = ?', [deviceId]);
   if (!row) {
     throw new TumblerError(
       'unknown_device',
@@ -158,25 +241,22 @@ export function getDevice(db: GatewayDb, deviceId: string): DeviceRecord {
   return { deviceId, secret: new Uint8Array(Buffer.from(row.secret, 'hex')) };
 }
 
-export function listDevices(db: GatewayDb): string[] {
-  return db
-    .prepare<[], { device_id: string }>('SELECT device_id FROM devices ORDER BY device_id')
-    .all()
-    .map((r) => r.device_id);
+export async function listDevices(db: GatewayDb): Promise<string[]> {
+  const rows = await db.all<{ device_id: string }>('SELECT device_id FROM devices ORDER BY device_id');
+  return rows.map((r) => r.device_id);
 }
 
-/** Takes the next command counter (persisted first, so no two commands share one). */
-export function takeCounter(db: GatewayDb, deviceId: string): number {
-  return db
-    .transaction(() => {
-      const row = db
-        .prepare<[string], { next_counter: number }>('SELECT next_counter FROM devices WHERE device_id = ?')
-        .get(deviceId);
-      if (!row) throw new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
-      db.prepare('UPDATE devices SET next_counter = next_counter + 1 WHERE device_id = ?').run(deviceId);
-      return row.next_counter;
-    })
-    .immediate();
+const unknownDevice = (deviceId: string) =>
+  new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
+
+/** Takes the next command counter: one atomic row update, so no two commands (or workers) share one. */
+export async function takeCounter(db: GatewayDb, deviceId: string): Promise<number> {
+  const row = await db.get<{ counter: number }>(
+    'UPDATE devices SET next_counter = next_counter + 1 WHERE device_id = ? RETURNING next_counter - 1 AS counter',
+    [deviceId],
+  );
+  if (!row) throw unknownDevice(deviceId);
+  return row.counter;
 }
 
 /**
@@ -184,29 +264,30 @@ export function takeCounter(db: GatewayDb, deviceId: string): number {
  * this gateway takes must be above it (a gateway restored from a backup, or a new one).
  * Returns true when the counter moved.
  */
-export function raiseCounter(db: GatewayDb, deviceId: string, lastCounter: number): boolean {
-  return (
-    db
-      .prepare('UPDATE devices SET next_counter = ? WHERE device_id = ? AND next_counter <= ?')
-      .run(lastCounter + 1, deviceId, lastCounter).changes === 1
+export async function raiseCounter(db: GatewayDb, deviceId: string, lastCounter: number): Promise<boolean> {
+  const result = await db.run(
+    'UPDATE devices SET next_counter = ? WHERE device_id = ? AND next_counter <= ?',
+    [lastCounter + 1, deviceId, lastCounter],
   );
+  return result.changes === 1;
 }
 
-/** The next desired revision: above both what we sent and what the lock reports applied. */
-export function takeRevision(db: GatewayDb, deviceId: string, reportedRevision: number): number {
-  return db
-    .transaction(() => {
-      const row = db
-        .prepare<[string], { desired_revision: number }>(
-          'SELECT desired_revision FROM devices WHERE device_id = ?',
-        )
-        .get(deviceId);
-      if (!row) throw new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
-      const revision = Math.max(row.desired_revision, reportedRevision) + 1;
-      db.prepare('UPDATE devices SET desired_revision = ? WHERE device_id = ?').run(revision, deviceId);
-      return revision;
-    })
-    .immediate();
+/**
+ * The next desired revision: above both what we sent and what the lock reports applied.
+ * One atomic row update, so two workers pushing to one lock never take the same one.
+ */
+export async function takeRevision(
+  db: GatewayDb,
+  deviceId: string,
+  reportedRevision: number,
+): Promise<number> {
+  const row = await db.get<{ desired_revision: number }>(
+    `UPDATE devices SET desired_revision = CASE WHEN desired_revision > ? THEN desired_revision ELSE ? END + 1
+     WHERE device_id = ? RETURNING desired_revision`,
+    [reportedRevision, reportedRevision, deviceId],
+  );
+  if (!row) throw unknownDevice(deviceId);
+  return row.desired_revision;
 }
 
 export interface StoredEvent {
@@ -236,24 +317,29 @@ export interface DeviceInfo {
   noteAt: number | null;
 }
 
-export function deviceInfo(db: GatewayDb, deviceId: string): DeviceInfo {
-  const row = db
-    .prepare<[string], { incarnation: string | null; note: string | null; note_at: number | null }>(
-      'SELECT incarnation, note, note_at FROM devices WHERE device_id = ?',
-    )
-    .get(deviceId);
-  if (!row) throw new TumblerError('unknown_device', `device ${deviceId} is not registered here`);
+export async function deviceInfo(db: GatewayDb, deviceId: string): Promise<DeviceInfo> {
+  const row = await db.get<{ incarnation: string | null; note: string | null; note_at: number | null }>(
+    'SELECT incarnation, note, note_at FROM devices WHERE device_id = ?',
+    [deviceId],
+  );
+  if (!row) throw unknownDevice(deviceId);
   return { deviceId, incarnation: row.incarnation, note: row.note, noteAt: row.note_at };
 }
 
-export function setDeviceNote(db: GatewayDb, deviceId: string, note: string, now = Date.now()): void {
-  db.prepare('UPDATE devices SET note = ?, note_at = ? WHERE device_id = ?').run(note, now, deviceId);
+export async function setDeviceNote(
+  db: GatewayDb,
+  deviceId: string,
+  note: string,
+  now = Date.now(),
+): Promise<void> {
+  await db.run('UPDATE devices SET note = ?, note_at = ? WHERE device_id = ?', [note, now, deviceId]);
 }
 
-function currentIncarnation(db: GatewayDb, deviceId: string): string {
-  const row = cached(db, 'SELECT incarnation FROM devices WHERE device_id = ?').get(deviceId) as
-    | { incarnation: string | null }
-    | undefined;
+async function currentIncarnation(db: GatewayDb, deviceId: string): Promise<string> {
+  const row = await db.get<{ incarnation: string | null }>(
+    'SELECT incarnation FROM devices WHERE device_id = ?',
+    [deviceId],
+  );
   return row?.incarnation ?? '';
 }
 
@@ -268,132 +354,133 @@ export type IncarnationChange =
   | { kind: 'first' | 'current' | 'old' }
   | { kind: 'reset'; previous: string; note: string };
 
-export function noteIncarnation(
+export async function noteIncarnation(
   db: GatewayDb,
   deviceId: string,
   incarnation: string,
   now = Date.now(),
-): IncarnationChange {
-  return db
-    .transaction((): IncarnationChange => {
-      const current = currentIncarnation(db, deviceId);
-      if (current === incarnation) return { kind: 'current' };
-      const seen = cached(
-        db,
-        'SELECT 1 AS one FROM incarnations WHERE device_id = ? AND incarnation = ?',
-      ).get(deviceId, incarnation);
-      if (seen) return { kind: 'old' };
-      cached(db, 'INSERT INTO incarnations (device_id, incarnation, first_seen) VALUES (?, ?, ?)').run(
-        deviceId,
+): Promise<IncarnationChange> {
+  return db.transaction(async (tx): Promise<IncarnationChange> => {
+    await lockDevices(tx, [deviceId]);
+    const current = await currentIncarnation(tx, deviceId);
+    if (current === incarnation) return { kind: 'current' };
+    const seen = await tx.get('SELECT 1 AS one FROM incarnations WHERE device_id = ? AND incarnation = ?', [
+      deviceId,
+      incarnation,
+    ]);
+    if (seen) return { kind: 'old' };
+    await tx.run(
+      `INSERT INTO incarnations (device_id, incarnation, first_seen, seen_order)
+       SELECT ?, ?, ?, COALESCE(MAX(seen_order), 0) + 1 FROM incarnations WHERE device_id = ?`,
+      [deviceId, incarnation, now, deviceId],
+    );
+    await tx.run('UPDATE devices SET incarnation = ? WHERE device_id = ?', [incarnation, deviceId]);
+    if (current === '') {
+      await tx.run("UPDATE events SET incarnation = ? WHERE device_id = ? AND incarnation = ''", [
         incarnation,
-        now,
-      );
-      cached(db, 'UPDATE devices SET incarnation = ? WHERE device_id = ?').run(incarnation, deviceId);
-      if (current === '') {
-        cached(db, "UPDATE events SET incarnation = ? WHERE device_id = ? AND incarnation = ''").run(
-          incarnation,
-          deviceId,
-        );
-        cached(db, "UPDATE acks SET incarnation = ? WHERE device_id = ? AND incarnation = ''").run(
-          incarnation,
-          deviceId,
-        );
-        return { kind: 'first' };
-      }
-      const note = `lock reset: new incarnation ${incarnation} (was ${current}) since ${new Date(now).toISOString()}; its event seqs start again`;
-      setDeviceNote(db, deviceId, note, now);
-      return { kind: 'reset', previous: current, note };
-    })
-    .immediate();
+        deviceId,
+      ]);
+      await tx.run("UPDATE acks SET incarnation = ? WHERE device_id = ? AND incarnation = ''", [
+        incarnation,
+        deviceId,
+      ]);
+      return { kind: 'first' };
+    }
+    const note = `lock reset: new incarnation ${incarnation} (was ${current}) since ${new Date(now).toISOString()}; its event seqs start again`;
+    await setDeviceNote(tx, deviceId, note, now);
+    return { kind: 'reset', previous: current, note };
+  });
 }
 
 export type StoreResult = { stored: false } | { stored: true; chainBreak: boolean };
 
 /**
- * Stores an event unless already stored (duplicates after a resend), and checks that the
- * audit chain continues: its prev_hash must equal the stored hash of seq - 1 in the same
- * incarnation, and its hash the stored prev_hash of seq + 1 (when the gateway has them).
+ * Stores an event unless already stored (duplicates after a resend, or one another worker
+ * took), and checks that the audit chain continues: its prev_hash must equal the stored
+ * hash of seq - 1 in the same incarnation, and its hash the stored prev_hash of seq + 1
+ * (when the gateway has them). Run it inside a transaction holding the device
+ * (lockDevices) when several workers share the database, so the neighbours are seen.
  */
-export function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()): StoreResult {
-  const result = cached(
-    db,
-    `INSERT OR IGNORE INTO events (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, hash, prev_hash, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    event.deviceId,
-    event.incarnation,
-    event.seq,
-    event.bootId,
-    event.at,
-    event.type,
-    JSON.stringify(event.data),
-    event.prevSeq,
-    event.hash,
-    event.prevHash,
-    now,
+export async function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()): Promise<StoreResult> {
+  const result = await db.run(
+    `INSERT INTO events (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, hash, prev_hash, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, incarnation, seq) DO NOTHING`,
+    [
+      event.deviceId,
+      event.incarnation,
+      event.seq,
+      event.bootId,
+      event.at,
+      event.type,
+      JSON.stringify(event.data),
+      event.prevSeq,
+      event.hash,
+      event.prevHash,
+      now,
+    ],
   );
   if (result.changes !== 1) return { stored: false };
-  const neighbour = cached(
-    db,
-    'SELECT hash, prev_hash FROM events WHERE device_id = ? AND incarnation = ? AND seq = ?',
+  const neighbours = await db.all<{ seq: number; hash: string | null; prev_hash: string | null }>(
+    'SELECT seq, hash, prev_hash FROM events WHERE device_id = ? AND incarnation = ? AND seq IN (?, ?)',
+    [event.deviceId, event.incarnation, event.seq - 1, event.seq + 1],
   );
-  const flag = cached(
-    db,
-    'UPDATE events SET chain_break = 1 WHERE device_id = ? AND incarnation = ? AND seq = ?',
-  );
-  let chainBreak = false;
-  const before = neighbour.get(event.deviceId, event.incarnation, event.seq - 1) as
-    | { hash: string | null }
-    | undefined;
-  if (before?.hash && event.prevHash && before.hash !== event.prevHash) {
-    flag.run(event.deviceId, event.incarnation, event.seq);
-    chainBreak = true;
+  const before = neighbours.find((n) => n.seq === event.seq - 1);
+  const after = neighbours.find((n) => n.seq === event.seq + 1);
+  const broken: number[] = [];
+  if (before?.hash && event.prevHash && before.hash !== event.prevHash) broken.push(event.seq);
+  if (after?.prev_hash && event.hash && after.prev_hash !== event.hash) broken.push(event.seq + 1);
+  for (const seq of broken) {
+    await db.run('UPDATE events SET chain_break = 1 WHERE device_id = ? AND incarnation = ? AND seq = ?', [
+      event.deviceId,
+      event.incarnation,
+      seq,
+    ]);
   }
-  const after = neighbour.get(event.deviceId, event.incarnation, event.seq + 1) as
-    | { prev_hash: string | null }
-    | undefined;
-  if (after?.prev_hash && event.hash && after.prev_hash !== event.hash) {
-    flag.run(event.deviceId, event.incarnation, event.seq + 1);
-    chainBreak = true;
-  }
-  return { stored: true, chainBreak };
+  return { stored: true, chainBreak: broken.length > 0 };
 }
+
+/** Events read per query while following the chain for an ack. */
+const ACK_PAGE = 1000;
 
 /**
- * How far this gateway may acknowledge in the device's current incarnation: from its
- * last ack, follow each event to the next one the lock queued after it (`prev_seq` at or
- * below the current point), as long as the chain has no hole. Records the new ack.
+ * How far the gateway may acknowledge in the device's current incarnation: from its last
+ * ack, follow each event to the next one the lock queued after it (`prev_seq` at or below
+ * the current point), as long as the chain has no hole. Records the new ack. Computed
+ * from the stored rows only, so it is right whichever worker stored which event.
  */
-export function advanceAck(
+export async function advanceAck(
   db: GatewayDb,
   deviceId: string,
-  incarnation = currentIncarnation(db, deviceId),
-): { incarnation: string; previous: number; seq: number } {
-  return db
-    .transaction(() => {
-      const previous = lastAck(db, deviceId, incarnation);
-      const next = cached(
-        db,
-        'SELECT MIN(seq) AS seq FROM events WHERE device_id = ? AND incarnation = ? AND seq > ? AND prev_seq <= ?',
+  incarnation?: string,
+): Promise<{ incarnation: string; previous: number; seq: number }> {
+  return db.transaction(async (tx) => {
+    await lockDevices(tx, [deviceId]);
+    const stream = incarnation ?? (await currentIncarnation(tx, deviceId));
+    const previous = await lastAck(tx, deviceId, stream);
+    let seq = previous;
+    let cursor = previous;
+    for (;;) {
+      const rows = await tx.all<{ seq: number; prev_seq: number }>(
+        'SELECT seq, prev_seq FROM events WHERE device_id = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT ?',
+        [deviceId, stream, cursor, ACK_PAGE],
       );
-      let seq = previous;
-      for (;;) {
-        const row = next.get(deviceId, incarnation, seq, seq) as { seq: number | null } | undefined;
-        if (!row || row.seq === null) break;
-        seq = row.seq;
-      }
-      if (seq !== previous) setAck(db, deviceId, incarnation, seq);
-      return { incarnation, previous, seq };
-    })
-    .immediate();
+      // In seq order, the first row queued at or below the point continues the chain;
+      // rows passed over lie below the new point and can never continue it.
+      for (const row of rows) if (row.prev_seq <= seq) seq = row.seq;
+      if (rows.length < ACK_PAGE) break;
+      cursor = rows[rows.length - 1]!.seq;
+    }
+    if (seq !== previous) await setAck(tx, deviceId, stream, seq);
+    return { incarnation: stream, previous, seq };
+  });
 }
 
-function setAck(db: GatewayDb, deviceId: string, incarnation: string, seq: number): void {
-  cached(
-    db,
+async function setAck(db: GatewayDb, deviceId: string, incarnation: string, seq: number): Promise<void> {
+  await db.run(
     `INSERT INTO acks (device_id, incarnation, seq) VALUES (?, ?, ?)
      ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = excluded.seq`,
-  ).run(deviceId, incarnation, seq);
+    [deviceId, incarnation, seq],
+  );
 }
 
 /**
@@ -401,75 +488,68 @@ function setAck(db: GatewayDb, deviceId: string, incarnation: string, seq: numbe
  * gateway before a restore, or by another one): they will never be sent again, so this
  * gateway continues from there. Returns the range it skipped, if it was behind.
  */
-export function catchUpAck(
+export async function catchUpAck(
   db: GatewayDb,
   deviceId: string,
   incarnation: string,
   lockAcked: number,
-): { previous: number; seq: number } | undefined {
-  return db
-    .transaction(() => {
-      const previous = lastAck(db, deviceId, incarnation);
-      if (lockAcked <= previous) return undefined;
-      setAck(db, deviceId, incarnation, lockAcked);
-      return { previous, seq: lockAcked };
-    })
-    .immediate();
+): Promise<{ previous: number; seq: number } | undefined> {
+  return db.transaction(async (tx) => {
+    await lockDevices(tx, [deviceId]);
+    const previous = await lastAck(tx, deviceId, incarnation);
+    if (lockAcked <= previous) return undefined;
+    await setAck(tx, deviceId, incarnation, lockAcked);
+    return { previous, seq: lockAcked };
+  });
 }
 
-export function lastAck(
-  db: GatewayDb,
-  deviceId: string,
-  incarnation = currentIncarnation(db, deviceId),
-): number {
-  return (
-    (
-      cached(db, 'SELECT seq FROM acks WHERE device_id = ? AND incarnation = ?').get(deviceId, incarnation) as
-        | { seq: number }
-        | undefined
-    )?.seq ?? 0
-  );
+export async function lastAck(db: GatewayDb, deviceId: string, incarnation?: string): Promise<number> {
+  const stream = incarnation ?? (await currentIncarnation(db, deviceId));
+  const row = await db.get<{ seq: number }>('SELECT seq FROM acks WHERE device_id = ? AND incarnation = ?', [
+    deviceId,
+    stream,
+  ]);
+  return row?.seq ?? 0;
 }
 
 /** The incarnations the gateway has stored events of, in the order it saw them ('' for rows from before incarnations). */
-export function listIncarnations(db: GatewayDb, deviceId: string): string[] {
-  return db
-    .prepare<[string], { incarnation: string }>(
-      `SELECT DISTINCT e.incarnation FROM events e LEFT JOIN incarnations i
-         ON i.device_id = e.device_id AND i.incarnation = e.incarnation
-       WHERE e.device_id = ? ORDER BY COALESCE(i.rowid, 0)`,
-    )
-    .all(deviceId)
-    .map((r) => r.incarnation);
+export async function listIncarnations(db: GatewayDb, deviceId: string): Promise<string[]> {
+  const rows = await db.all<{ incarnation: string }>(
+    `SELECT e.incarnation, MIN(COALESCE(i.seen_order, 0)) AS seen_order FROM events e LEFT JOIN incarnations i
+       ON i.device_id = e.device_id AND i.incarnation = e.incarnation
+     WHERE e.device_id = ? GROUP BY e.incarnation ORDER BY seen_order, e.incarnation`,
+    [deviceId],
+  );
+  return rows.map((r) => r.incarnation);
 }
 
 /** Stored events of one incarnation (the device's current one by default), in seq order. */
-export function listEvents(
+export async function listEvents(
   db: GatewayDb,
   deviceId: string,
   afterSeq = 0,
   limit = 1000,
-  incarnation = currentIncarnation(db, deviceId),
-): StoredEvent[] {
-  return (
-    cached(
-      db,
-      `SELECT seq, prev_seq, boot_id, at, type, data, hash, prev_hash, chain_break FROM events
-       WHERE device_id = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    ).all(deviceId, incarnation, afterSeq, limit) as Array<{
-      seq: number;
-      prev_seq: number;
-      boot_id: string;
-      at: string;
-      type: string;
-      data: string;
-      hash: string | null;
-      prev_hash: string | null;
-      chain_break: number;
-    }>
-  ).map((r) => ({
+  incarnation?: string,
+): Promise<StoredEvent[]> {
+  const stream = incarnation ?? (await currentIncarnation(db, deviceId));
+  const rows = await db.all<{
+    seq: number;
+    prev_seq: number;
+    boot_id: string;
+    at: string;
+    type: string;
+    data: string;
+    hash: string | null;
+    prev_hash: string | null;
+    chain_break: number;
+  }>(
+    `SELECT seq, prev_seq, boot_id, at, type, data, hash, prev_hash, chain_break FROM events
+     WHERE device_id = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    [deviceId, stream, afterSeq, limit],
+  );
+  return rows.map((r) => ({
     deviceId,
-    incarnation,
+    incarnation: stream,
     seq: r.seq,
     prevSeq: r.prev_seq,
     bootId: r.boot_id,
@@ -482,15 +562,16 @@ export function listEvents(
   }));
 }
 
-export function storeReported(
+export async function storeReported(
   db: GatewayDb,
   deviceId: string,
   revision: number,
   body: unknown,
   now = Date.now(),
-): void {
-  db.prepare(
+): Promise<void> {
+  await db.run(
     `INSERT INTO reported (device_id, revision, body, received_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (device_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, received_at = excluded.received_at`,
-  ).run(deviceId, revision, JSON.stringify(body), now);
+    [deviceId, revision, JSON.stringify(body), now],
+  );
 }

@@ -10,7 +10,9 @@ import { SimIndicator } from './sim/indicator.ts';
 import { SimKeypad } from './sim/keypad.ts';
 import { SimRtc } from './sim/rtc.ts';
 import { SimSwitch } from './sim/switch.ts';
+import { SimWiegand } from './sim/wiegand.ts';
 import type { HalInputs } from './switch-input.ts';
+import type { WiegandReader } from './wiegand.ts';
 
 export type { DoorSensor, DoorState } from './door.ts';
 export type { BuzzerPattern, Indicator, LedColour } from './indicator.ts';
@@ -19,6 +21,7 @@ export type { BoltPosition, DriveTarget, LockActuator } from './relay.ts';
 export type { Rtc, RtcReading } from './rtc.ts';
 export type { Scheduler, TimerHandle } from './scheduler.ts';
 export type { HalInputName, HalInputs, SwitchInput } from './switch-input.ts';
+export type { WiegandReader, WiegandReading, WiegandRefusal } from './wiegand.ts';
 
 /** The devices of one lock board. */
 export interface Hal {
@@ -30,6 +33,8 @@ export interface Hal {
   readonly door: DoorSensor;
   /** Exit button, tamper switch, power-fail signal: each only if the board has it. */
   readonly inputs: HalInputs;
+  /** A Wiegand reader or keypad (26/34-bit frames), if the board has one. */
+  readonly wiegand?: WiegandReader;
   /** Leaves outputs in their safe state and releases the devices. */
   close(): Promise<void>;
 }
@@ -44,6 +49,7 @@ export interface SimHal extends Hal {
   readonly door: SimDoor;
   /** The simulated board has every optional input. */
   readonly inputs: { exitButton: SimSwitch; tamper: SimSwitch; powerFail: SimSwitch };
+  readonly wiegand: SimWiegand;
 }
 
 export interface SimHalOptions {
@@ -64,6 +70,7 @@ export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}):
   const indicator = new SimIndicator(scheduler);
   const door = new SimDoor();
   const inputs = { exitButton: new SimSwitch(), tamper: new SimSwitch(), powerFail: new SimSwitch() };
+  const wiegand = new SimWiegand();
   return {
     kind: 'sim',
     keypad,
@@ -72,10 +79,12 @@ export function createSimHal(scheduler: Scheduler, options: SimHalOptions = {}):
     indicator,
     door,
     inputs,
+    wiegand,
     async close() {
       actuator.stop();
       await Promise.all([
         keypad.close(),
+        wiegand.close(),
         actuator.close(),
         rtc.close(),
         indicator.close(),

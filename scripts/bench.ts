@@ -5,6 +5,7 @@ import { parseFlags, runCli, UsageError } from '../firmware/cli.ts';
 import { benchBoot, packageRoot } from './bench/boot.ts';
 import { benchDecision } from './bench/decision.ts';
 import { benchInstructions } from './bench/instructions.ts';
+import { benchMatter } from './bench/matter.ts';
 import { benchOffline } from './bench/offline.ts';
 import { benchOutbox } from './bench/outbox.ts';
 import { benchSeam } from './bench/seam.ts';
@@ -20,10 +21,16 @@ prints a table (value, baseline, ratio, target, pass); writes the rows as JSON.
             one HMAC + one SQLite commit (WAL, synchronous=FULL) done bare
   offline   offline-code validation against one bare HMAC and a search-based validator
   store     lookups among 10,000 codes, and a 1,000-code desired/codes apply, against
-            raw better-sqlite3
-  outbox    outbox drain through SyncLink to the gateway against raw MQTT.js QoS 1
-            (starts its own Mosquitto)
-  boot      lockfw boot to ready and RSS against bare node loading the same modules
+            raw better-sqlite3 (the apply: the median of 11 runs' own ratios)
+  outbox    the lock's side of an outbox drain: SyncLink to a raw subscriber that sends
+            signed cumulative acks, against raw MQTT.js QoS 1 to a raw subscriber
+            (starts its own Mosquitto). The reference gateway (GatewayService) is not
+            the receiver: its own SQLite commits limit a drain through it to a few
+            thousand events/s; its rate is printed in the row's baseline text
+  boot      the board form (dist/, node flags from scripts/lockfw.service) with MQTT
+            (its own Mosquitto) and the serial console (a socat pty): boot until
+            connected and the console open, and RSS then, against bare node loading
+            the same modules
   instructions
             instructions per decision (ongoing, one_time, offline code) against the
             decision floor, counted by valgrind's callgrind: a figure machine load does
@@ -33,6 +40,8 @@ prints a table (value, baseline, ratio, target, pass); writes the rows as JSON.
             bare signed desired/codes round trip; access_codes/list of 1,000 codes
             through the server against the raw query plus JSON encoding (starts its
             own Mosquitto)
+  matter    RSS at ready with --matter against without; without --matter against a
+            lock that cannot load matter.js (dist/ only: npm run build; unshare, root)
 
   --quick        small counts (CI: checks that the bench runs; figures are rough)
   --out FILE     JSON results (default bench/results.json)
@@ -57,6 +66,7 @@ const BENCHES: Bench[] = [
   },
   { name: 'outbox', run: (quick) => benchOutbox(quick ? { events: 300 } : {}) },
   { name: 'boot', run: (quick) => benchBoot(quick ? { runs: 1 } : {}) },
+  { name: 'matter', run: (quick) => benchMatter(quick ? { runs: 1 } : {}) },
   {
     name: 'seam',
     run: (quick) => benchSeam(quick ? { creates: 11, lists: 5, listed: 1000 } : {}),

@@ -1,33 +1,53 @@
 import { parseFlags, requireFlag, runCli, UsageError } from '../firmware/cli.ts';
 import { TumblerError } from '../firmware/errors.ts';
+import { isPostgresTarget } from '../gateway/db/sql.ts';
 import { parseDuration } from './fleet/duration.ts';
-import { FDS_PER_LOCK, type FleetReport, fdUsage, runFleet } from './fleet/run.ts';
+import { type FleetReport, runFleet } from './fleet/run.ts';
+import { FDS_PER_LOCK, fdUsage } from './fleet/shard.ts';
 
 const HELP = `Usage: npm run fleet -- --locks N --mqtt URL [--rate R] [--duration D] [options]
 
-Runs N simulated locks in this process, each the real firmware on the sim HAL with its
-own data dir (SQLite file) and its own MQTT client, against one broker, with a gateway
-(GatewayService) in the same process, and a traffic model: keypad entries, signed
+Runs N simulated locks, each the real firmware on the sim HAL with its own data dir
+(SQLite file) and its own MQTT client, spread over --lock-procs processes, against one
+broker and a gateway of --gateways \`lockctl serve\` processes (one on a SQLite file, or
+a worker group on a PostgreSQL --db), with a traffic model: keypad entries, signed
 desired/codes pushes, dropped connections. Prints a progress line every second, then
-events/s, keypress-to-gateway latency p50/p99, memory per lock and errors.
-See docs/fleet.md.
+events/s stored, keypress-to-stored latency p50/p99, exactly-once checks, memory per
+lock, CPU per side (locks, gateways, database, broker) and the side that saturated.
+See docs/fleet.md and docs/scaling.md.
 
   --locks N          simulated locks, 1 to 10000
-  --mqtt URL         the broker, e.g. mqtt://127.0.0.1:1883
+  --mqtt URL         the broker, e.g. mqtt://127.0.0.1:1883 (Mosquitto 2 or any MQTT 5 broker
+                     with shared subscriptions for --gateways above 1)
+  --lock-procs K     processes the locks are spread over (default 1)
+  --gateways M       gateway processes (default 1); above 1 needs --db postgres://...
+  --db FILE|URL      the gateway database: postgres://USER@HOST/DB (an empty database: the
+                     run leaves its rows there), or a SQLite file (default: one in the run's dir)
+  --kill-worker-after D  SIGKILL one gateway worker this far into the traffic (--gateways 2+):
+                     nothing may be lost
   --rate R           keypad entries per second across the fleet (default: locks / 10, at least 1)
   --duration D       traffic time: 30s, 2m, 1m30s or ISO PT30S (default 30s)
   --valid F          share of entries with a valid code, 0 to 1 (default 0.8; the rest are wrong codes)
   --pushes P         desired/codes pushes per second (default: locks / 500, at least 0.2; 0: none)
   --reconnects K     dropped MQTT connections per second (default: locks / 1000, at least 0.1; 0: none)
   --lock-sync MODE   the locks' SQLite synchronous after boot: full (the firmware's, default),
-                     normal or off. One process serialises every lock's fsync on one thread
-                     and one disk, which real locks do not; normal/off measure the rest
+                     normal or off. The simulated locks share one disk, which real locks do
+                     not; normal/off measure the rest
   --prefix NAME      device ids NAME-0001... (default fleet); fleets sharing a broker need distinct ones
   --data DIR         put the data dirs here and keep them (default: a temporary dir, removed)
   --json             print the report as JSON on stdout (progress stays on stderr)
 
-Exits 0 when the run had no errors, 1 when it had some (lost or late events, refused
-pushes, locks that did not connect), 2 on a usage error.`;
+Exits 0 when the run had no errors, 1 when it had some (lost, unacknowledged or late
+events, refused pushes, locks that did not connect, gateway errors), 2 on a usage error.`;
+
+function parseWhole(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+    throw new UsageError(
+      `fleet: ${flag} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  return Number(value);
+}
 
 function parseNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -41,23 +61,32 @@ function parseNumber(flag: string, value: string | undefined, min: number, max: 
 
 function formatReport(r: FleetReport): string {
   const t = r.traffic;
+  const side = (name: string) => {
+    const c = r.cpu.sides[name];
+    return c
+      ? `${name} ${c.totalPercent}% (${c.processes} proc, busiest ${c.maxProcessPercent}%)`
+      : `${name} -`;
+  };
   const lines = [
-    `fleet: ${r.locks} locks on ${r.broker}, ${r.durationSeconds} s of traffic (startup ${r.startup.seconds} s, ${r.startup.connected} connected)`,
+    `fleet: ${r.locks} locks in ${r.lockProcs} process(es) on ${r.broker}; ${r.gateways.processes} gateway process(es) on ${r.gateways.dialect} ${r.gateways.db}${r.gateways.workerGroup ? ` (worker group ${r.gateways.workerGroup})` : ''}; ${r.durationSeconds} s of traffic (startup ${r.startup.seconds} s, ${r.startup.connected} connected)`,
     `  entries     ${t.entries} pressed (target ${t.targetRate}/s), ${t.decisions} decided: ${t.granted} granted, ${t.denied} denied; ${t.skippedBusy} skipped (lock busy)`,
-    `  events      ${r.events.received} stored by the gateway: ${r.events.perSecond}/s (decisions ${r.events.decisionsPerSecond}/s)`,
-    `  latency     keypress to gateway: p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (${r.latencyMs.samples} decisions)`,
+    `  events      ${r.events.stored} stored by the gateway: ${r.events.perSecond}/s (decisions ${r.events.decisionsPerSecond}/s)`,
+    `  latency     keypress to stored (acknowledged): p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms (${r.latencyMs.samples} decisions)`,
+    `  once        ${r.exactlyOnce.events} events of ${r.exactlyOnce.locks} locks: ${r.exactlyOnce.missing} missing from the gateway database, ${r.exactlyOnce.unacknowledged} unacknowledged${r.gateways.killed ? `; ${r.gateways.killed} worker SIGKILLed during the run` : ''}`,
     `  pushes      ${t.pushes} sent, ${t.pushesApplied} applied (push to report p50 ${r.pushLatencyMs.p50} ms, p99 ${r.pushLatencyMs.p99} ms)`,
     `  reconnects  ${t.reconnects} connections dropped; ${r.connectedAtEnd}/${r.locks} connected at the end`,
     `  disk        one committed INSERT (WAL, synchronous=FULL) p50 ${r.diskCommitMs.p50} ms, p99 ${r.diskCommitMs.p99} ms during the run; the locks ran synchronous=${r.lockSync}`,
-    `  memory      RSS ${r.memory.rssBeforeMb} MB before the locks, ${r.memory.rssAfterStartMb} MB after: ${r.memory.perLockMb} MB per lock; peak ${r.memory.peakRssMb} MB; heap ${r.memory.heapUsedMb} MB`,
-    `  process     CPU ${r.process.cpuPercent}% of one core; event-loop delay p50 ${r.process.eventLoopDelayMs.p50} ms, p99 ${r.process.eventLoopDelayMs.p99} ms, max ${r.process.eventLoopDelayMs.max} ms; ${r.process.openFds} fds open (limit ${r.process.fdLimit ?? 'unknown'})`,
+    `  memory      ${r.memory.perLockMb} MB per lock; lock processes peak RSS ${r.memory.lockProcRssMb.join(', ')} MB`,
+    `  cpu         ${side('locks')}, ${side('gateways')}, ${side('database')}, ${side('broker')}; machine ${r.cpu.machinePercent}% of ${r.cpu.cores} cores`,
+    `  lock loop   event-loop delay p50 ${r.lockLoopDelayMs.p50} ms, p99 ${r.lockLoopDelayMs.p99} ms, max ${r.lockLoopDelayMs.max} ms (worst lock process)`,
+    `  saturated   ${r.saturated.side}: ${r.saturated.reason}`,
     `  errors      ${r.errors.total}${
       r.errors.total
         ? ` (${Object.entries(r.errors.byKind)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')})`
         : ''
-    }; warnings ${r.warnings}${r.foreignMessages ? `; ${r.foreignMessages} messages of other fleets' locks ignored` : ''}`,
+    }; warnings: locks ${r.warnings.locks}, gateways ${r.warnings.gateways}`,
     ...r.errors.samples.map((s) => `    ${s}`),
   ];
   return lines.join('\n');
@@ -74,6 +103,10 @@ async function main(argv: string[]): Promise<number> {
     reconnects: { type: 'string' },
     prefix: { type: 'string' },
     'lock-sync': { type: 'string' },
+    'lock-procs': { type: 'string' },
+    gateways: { type: 'string' },
+    db: { type: 'string' },
+    'kill-worker-after': { type: 'string' },
     data: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -119,12 +152,32 @@ async function main(argv: string[]): Promise<number> {
   if (lockSync !== 'full' && lockSync !== 'normal' && lockSync !== 'off')
     throw new UsageError(`fleet: --lock-sync must be full, normal or off, got ${JSON.stringify(lockSync)}`);
 
+  const lockProcs = parseWhole('--lock-procs', values['lock-procs'], 1, 64) ?? 1;
+  const gateways = parseWhole('--gateways', values.gateways, 1, 32) ?? 1;
+  const db = values.db;
+  if (db !== undefined && db.trim() === '')
+    throw new UsageError('fleet: --db must be a file or a postgres:// URL');
+  if (gateways > 1 && !(db && isPostgresTarget(db)))
+    throw new UsageError(`fleet: --gateways ${gateways} needs their shared database: --db postgres://...`);
+  let killWorkerAfterMs: number | undefined;
+  if (values['kill-worker-after'] !== undefined) {
+    killWorkerAfterMs = parseDuration(values['kill-worker-after']);
+    if (killWorkerAfterMs === undefined || killWorkerAfterMs >= durationMs)
+      throw new UsageError(
+        `fleet: --kill-worker-after must be a duration within --duration, got ${JSON.stringify(values['kill-worker-after'])}`,
+      );
+    if (gateways < 2)
+      throw new UsageError(
+        'fleet: --kill-worker-after needs --gateways 2 or more (one is left to take over)',
+      );
+  }
+
   const { open, limit } = fdUsage();
-  const needed = open + locks * FDS_PER_LOCK + 64;
+  const needed = open + Math.ceil(locks / lockProcs) * FDS_PER_LOCK + 64;
   if (limit !== null && needed > limit) {
     throw new TumblerError(
       'fd_limit',
-      `${locks} locks need about ${needed} file descriptors (${FDS_PER_LOCK} a lock: SQLite file, -wal, -shm, MQTT socket) but ulimit -n is ${limit}; raise it (ulimit -n ${Math.max(65_536, needed)}) or run fewer locks`,
+      `${Math.ceil(locks / lockProcs)} locks a process need about ${needed} file descriptors (${FDS_PER_LOCK} a lock: SQLite file, -wal, -shm, MQTT socket) but ulimit -n is ${limit}; raise it (ulimit -n ${Math.max(65_536, needed)}), run fewer locks or more --lock-procs`,
     );
   }
 
@@ -152,6 +205,10 @@ async function main(argv: string[]): Promise<number> {
       reconnectsPerSecond,
       prefix,
       lockSync,
+      lockProcs,
+      gateways,
+      ...(db ? { db } : {}),
+      ...(killWorkerAfterMs !== undefined ? { killWorkerAfterMs } : {}),
       ...(values.data ? { dataDir: values.data } : {}),
       onProgress,
       stop,

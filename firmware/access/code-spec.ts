@@ -62,6 +62,9 @@ export const codeSpecSchema = z
 
 export type CodeSpecInput = z.input<typeof codeSpecSchema>;
 
+/** A code without its PIN: a desired/codes entry that keeps the PIN the lock holds (adopt, keep_pin). */
+const codeFieldsSchema = codeSpecSchema.omit({ pin: true });
+
 /** A validated code, ready for the store. */
 export interface CodeSpec {
   name: string;
@@ -76,9 +79,15 @@ export interface CodeSpec {
   expireAfterFirstUseMin: number | null;
 }
 
+/** A validated code without its PIN (the lock keeps the PIN it holds). */
+export type CodeFields = Omit<CodeSpec, 'pin'>;
+
 export type CodeSpecError = 'invalid_code' | 'invalid_window';
 export type CodeSpecResult =
   | { ok: true; spec: CodeSpec }
+  | { ok: false; error: CodeSpecError; message: string };
+export type CodeFieldsResult =
+  | { ok: true; spec: CodeFields }
   | { ok: false; error: CodeSpecError; message: string };
 
 export function toEpochMs(value: number | string | undefined): number | null {
@@ -89,7 +98,23 @@ export function toEpochMs(value: number | string | undefined): number | null {
 
 /** Validates one code; the message names each bad field and never repeats the PIN. */
 export function parseCodeSpec(input: unknown, where = ''): CodeSpecResult {
-  const parsed = codeSpecSchema.safeParse(input);
+  const parsed = parseFields(codeSpecSchema, input, where);
+  // codeSpecSchema requires the PIN, so a parse that passed has one.
+  return parsed.ok ? { ok: true, spec: { ...parsed.spec, pin: parsed.pin! } } : parsed;
+}
+
+/** Validates one code that has no PIN here: every field of parseCodeSpec but `pin`, which is refused. */
+export function parseCodeFields(input: unknown, where = ''): CodeFieldsResult {
+  const parsed = parseFields(codeFieldsSchema, input, where);
+  return parsed.ok ? { ok: true, spec: parsed.spec } : parsed;
+}
+
+function parseFields(
+  schema: typeof codeSpecSchema | typeof codeFieldsSchema,
+  input: unknown,
+  where: string,
+): { ok: true; spec: CodeFields; pin?: string } | { ok: false; error: CodeSpecError; message: string } {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const windowField = parsed.error.issues.some((issue) =>
       ['starts_at', 'ends_at', 'schedule'].includes(String(issue.path[0])),
@@ -101,9 +126,8 @@ export function parseCodeSpec(input: unknown, where = ''): CodeSpecResult {
     };
   }
   const value = parsed.data;
-  const spec: CodeSpec = {
+  const spec: CodeFields = {
     name: value.name,
-    pin: value.pin,
     kind: value.kind,
     role: value.role,
     enabled: value.enabled,
@@ -120,10 +144,10 @@ export function parseCodeSpec(input: unknown, where = ''): CodeSpecResult {
       error: problem.error,
       message: where ? `${where}: ${problem.message}` : problem.message,
     };
-  return { ok: true, spec };
+  return { ok: true, spec, pin: (value as { pin?: string }).pin };
 }
 
-function kindProblem(spec: CodeSpec): { error: CodeSpecError; message: string } | undefined {
+function kindProblem(spec: CodeFields): { error: CodeSpecError; message: string } | undefined {
   const window = (message: string) => ({ error: 'invalid_window' as const, message });
   if (spec.startsAt !== null && spec.endsAt !== null && spec.endsAt <= spec.startsAt) {
     return window('ends_at must be later than starts_at');

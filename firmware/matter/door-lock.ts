@@ -4,7 +4,8 @@ import { DoorLock } from '@matter/main/clusters/door-lock';
 import { type FabricIndex, type NodeId, Status, StatusResponseError } from '@matter/main/types';
 import type { DenialReason } from '../access/types.ts';
 import type { Firmware } from '../firmware.ts';
-import { isSupportedUserType, type MatterUser, type MatterUsers } from './users.ts';
+import { SCHEDULES_PER_USER, type WeekDaySchedule, type YearDaySchedule } from './schedules.ts';
+import { isSupportedUserType, type MatterUser, type MatterUsers, type ScheduleKind } from './users.ts';
 
 const {
   CredentialType,
@@ -58,7 +59,12 @@ export const PinFeatures = DoorLockServer.with(
   'User',
   'DoorPositionSensor',
   'CredentialOverTheAirAccess',
+  'WeekDayAccessSchedules',
+  'YearDayAccessSchedules',
 );
+
+/** "Clear all" in ClearWeekDaySchedule and ClearYearDaySchedule. */
+const ALL_SCHEDULES = 0xfe;
 
 /**
  * The Door Lock cluster as a thin adapter over LockManager (docs/matter.md): every command
@@ -345,6 +351,107 @@ export function doorLockServerFor(port: DoorLockPort) {
       this.#userChange(LockDataType.Pin, DataOperationType.Clear, null, index);
     }
 
+    // ── Week-day and year-day schedules (WDSCH, YDSCH) ──────────────────────
+
+    override setWeekDaySchedule(request: DoorLock.SetWeekDayScheduleRequest) {
+      const { weekDayIndex, userIndex, daysMask, startHour, startMinute, endHour, endMinute } = request;
+      const mask = typeof daysMask === 'number' ? daysMask : daysMaskBits(daysMask);
+      this.#setSchedule('weekDay', weekDayIndex, userIndex, {
+        daysMask: mask,
+        startHour,
+        startMinute,
+        endHour,
+        endMinute,
+      });
+    }
+
+    override getWeekDaySchedule(request: DoorLock.GetWeekDayScheduleRequest) {
+      const { weekDayIndex, userIndex } = request;
+      const found = this.#schedule('weekDay', weekDayIndex, userIndex) as WeekDaySchedule | Status;
+      if (typeof found === 'number') return { weekDayIndex, userIndex, status: found };
+      return {
+        weekDayIndex,
+        userIndex,
+        status: Status.Success,
+        daysMask: daysMaskFlags(found.daysMask),
+        startHour: found.startHour,
+        startMinute: found.startMinute,
+        endHour: found.endHour,
+        endMinute: found.endMinute,
+      };
+    }
+
+    override clearWeekDaySchedule(request: DoorLock.ClearWeekDayScheduleRequest) {
+      this.#clearSchedule('weekDay', request.weekDayIndex, request.userIndex);
+    }
+
+    override setYearDaySchedule(request: DoorLock.SetYearDayScheduleRequest) {
+      const { yearDayIndex, userIndex, localStartTime, localEndTime } = request;
+      this.#setSchedule('yearDay', yearDayIndex, userIndex, { localStartTime, localEndTime });
+    }
+
+    override getYearDaySchedule(request: DoorLock.GetYearDayScheduleRequest) {
+      const { yearDayIndex, userIndex } = request;
+      const found = this.#schedule('yearDay', yearDayIndex, userIndex) as YearDaySchedule | Status;
+      if (typeof found === 'number') return { yearDayIndex, userIndex, status: found };
+      return { yearDayIndex, userIndex, status: Status.Success, ...found };
+    }
+
+    override clearYearDaySchedule(request: DoorLock.ClearYearDayScheduleRequest) {
+      this.#clearSchedule('yearDay', request.yearDayIndex, request.userIndex);
+    }
+
+    #checkScheduleIndexes(scheduleIndex: number, userIndex: number, all = false) {
+      const scheduleOk =
+        (scheduleIndex >= 1 && scheduleIndex <= SCHEDULES_PER_USER) ||
+        (all && scheduleIndex === ALL_SCHEDULES);
+      if (!scheduleOk || userIndex < 1 || userIndex > users.maxUsers)
+        throw new StatusResponseError('schedule or user index out of range', Status.InvalidCommand);
+    }
+
+    #setSchedule(
+      kind: ScheduleKind,
+      scheduleIndex: number,
+      userIndex: number,
+      schedule: WeekDaySchedule | YearDaySchedule,
+    ) {
+      const fabric = this.#fabric;
+      this.#checkScheduleIndexes(scheduleIndex, userIndex);
+      // A schedule needs a user to restrict: none at that index is FAILURE, as connectedhomeip's lock answers.
+      const user = users.find(userIndex);
+      if (!user) throw new StatusResponseError(`no user ${userIndex}`, Status.Failure);
+      const result = users.setSchedule(userIndex, kind, schedule, fabric);
+      if (!result.ok) throw refusalStatus(result);
+      const operation = user[kind] === null ? DataOperationType.Add : DataOperationType.Modify;
+      this.#userChange(scheduleDataType(kind), operation, userIndex, scheduleIndex);
+    }
+
+    #schedule(
+      kind: ScheduleKind,
+      scheduleIndex: number,
+      userIndex: number,
+    ): WeekDaySchedule | YearDaySchedule | Status {
+      if (
+        scheduleIndex < 1 ||
+        scheduleIndex > SCHEDULES_PER_USER ||
+        userIndex < 1 ||
+        userIndex > users.maxUsers
+      )
+        return Status.InvalidCommand;
+      return users.find(userIndex)?.[kind] ?? Status.NotFound;
+    }
+
+    #clearSchedule(kind: ScheduleKind, scheduleIndex: number, userIndex: number) {
+      const fabric = this.#fabric;
+      this.#checkScheduleIndexes(scheduleIndex, userIndex, true);
+      const user = users.find(userIndex);
+      if (!user) throw new StatusResponseError(`no user ${userIndex}`, Status.Failure);
+      if (user[kind] === null) return;
+      const result = users.setSchedule(userIndex, kind, null, fabric);
+      if (!result.ok) throw refusalStatus(result);
+      this.#userChange(scheduleDataType(kind), DataOperationType.Clear, userIndex, scheduleIndex);
+    }
+
     // ── helpers ─────────────────────────────────────────────────────────────
 
     get #fabric(): number {
@@ -431,11 +538,40 @@ export function doorLockServerFor(port: DoorLockPort) {
     }
   };
   // A field out of its range answers INVALID_COMMAND, as the Door Lock cluster specifies (not CONSTRAINT_ERROR).
-  for (const method of ['setUser', 'getUser', 'clearUser', 'setCredential'])
+  for (const method of [
+    'setUser',
+    'getUser',
+    'clearUser',
+    'setCredential',
+    'setWeekDaySchedule',
+    'getWeekDaySchedule',
+    'clearWeekDaySchedule',
+    'setYearDaySchedule',
+    'getYearDaySchedule',
+    'clearYearDaySchedule',
+  ])
     Supervision(Server, method).onValidationError = () => {
       throw new StatusResponseError('invalid field value', Status.InvalidCommand);
     };
   return Server;
+}
+
+const DAY_FLAGS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
+
+/** DaysMaskBitmap as matter.js hands it over (flags by day name) in its bits, Sunday first. */
+function daysMaskBits(flags: Partial<Record<(typeof DAY_FLAGS)[number], boolean>>): number {
+  return DAY_FLAGS.reduce((mask, day, bit) => (flags[day] ? mask | (1 << bit) : mask), 0);
+}
+
+function daysMaskFlags(mask: number): Record<(typeof DAY_FLAGS)[number], boolean> {
+  return Object.fromEntries(DAY_FLAGS.map((day, bit) => [day, (mask & (1 << bit)) !== 0])) as Record<
+    (typeof DAY_FLAGS)[number],
+    boolean
+  >;
+}
+
+function scheduleDataType(kind: ScheduleKind): DoorLock.LockDataType {
+  return kind === 'weekDay' ? LockDataType.WeekDaySchedule : LockDataType.YearDaySchedule;
 }
 
 /** SetCredentialResponse's status for a refusal (a duplicate PIN or a taken slot: FAILURE, as matter.js's own server answers). */

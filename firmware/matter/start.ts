@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { DoorLock } from '@matter/main/clusters/door-lock';
@@ -23,6 +23,7 @@ export interface PairingCodes {
 }
 
 export interface MatterNode {
+  /** The current codes: a factory reset starts a new commissioning window with new ones. */
   readonly pairing: PairingCodes;
   /** Whether at least one fabric holds this lock. */
   commissioned(): boolean;
@@ -35,7 +36,8 @@ export interface MatterNode {
 const LOCK_STATE: Partial<Record<LockState, number>> = { locked: 1, unlocked: 2, jammed: 0 };
 const OPERATING_MODE: Record<Mode, number> = { normal: 0, vacation: 1, privacy: 2, passage: 4 };
 const DOOR_STATE = { open: 0, closed: 1 } as const;
-const SOURCE = { keypad: 3, remote: 2, technician: 1, matter: 7 } as const;
+// A Wiegand reader is a keypad or a card reader: Keypad, as it cannot say which.
+const SOURCE = { keypad: 3, wiegand: 3, remote: 2, technician: 1, matter: 7 } as const;
 
 /**
  * Starts the Matter node of `lockfw run --matter`: a Door Lock endpoint whose cluster
@@ -51,6 +53,14 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       `matter: no network interface "${config.interface}" (matter.interface) on this machine`,
     );
   const storageDir = join(firmware.dataDir, MATTER_DIR);
+  const { MatterUsers } = await import('./users.ts');
+  const users = new MatterUsers(firmware, Math.min(firmware.config.codeCapacity, 0xfffd));
+  // A factory reset made while the node was not running (or cut short): finish it first.
+  if (users.fabricsToErase()) {
+    rmSync(storageDir, { recursive: true, force: true });
+    users.fabricsErased();
+    log.info('matter fabric data erased (factory reset)');
+  }
   mkdirSync(storageDir, { recursive: true, mode: 0o700 });
   chmodSync(storageDir, 0o700);
 
@@ -72,8 +82,9 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
   if (config.interface !== undefined) Environment.default.vars.set('mdns.networkInterface', config.interface);
   const { DoorLockDevice } = await import('@matter/main/devices/door-lock');
   const { DeviceTypeId, VendorId } = await import('@matter/main/types');
+  const { MdnsService } = await import('@matter/main/protocol');
   const { doorLockServerFor, operationErrorFor } = await import('./door-lock.ts');
-  const { MatterUsers } = await import('./users.ts');
+  const { SCHEDULES_PER_USER } = await import('./schedules.ts');
 
   // matter.js's own log: warnings and errors only, as JSON lines through ours.
   Logger.format = 'plain';
@@ -86,7 +97,6 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       });
   }
 
-  const users = new MatterUsers(firmware, Math.min(firmware.config.codeCapacity, 0xfffd));
   const Server = doorLockServerFor({
     firmware,
     users,
@@ -141,6 +151,8 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       numberOfTotalUsersSupported: users.maxUsers,
       numberOfPinUsersSupported: users.maxUsers,
       numberOfCredentialsSupportedPerUser: 1,
+      numberOfWeekDaySchedulesSupportedPerUser: SCHEDULES_PER_USER,
+      numberOfYearDaySchedulesSupportedPerUser: SCHEDULES_PER_USER,
       minPinCodeLength: 4,
       maxPinCodeLength: 10,
       credentialRulesSupport: { single: true },
@@ -247,9 +259,35 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       case 'duress':
         alarm(8);
         return;
+      case 'factory_reset':
+        // The reset's transaction removed the users and marked the fabrics for erasing.
+        track('factory reset', () => factoryReset('lock factory reset'));
+        return;
       default:
         return;
     }
+  };
+
+  // Erasing restarts the node: commissionable again, with its door lock state as first built.
+  let erasing = false;
+  const factoryReset = async (why: string) => {
+    erasing = true;
+    try {
+      await node.erase();
+    } finally {
+      erasing = false;
+    }
+    users.fabricsErased();
+    await endpoint.set({ doorLock: firmwareState() } as never);
+    restrictFiles(storageDir);
+    announcePairing(why);
+  };
+  const announcePairing = (why: string) => {
+    const { manualPairingCode, qrPairingCode } = commissioning().pairingCodes;
+    // The one secret lockfw prints, as at start-up (docs/matter.md, Pairing).
+    process.stdout.write(
+      `${JSON.stringify({ t: new Date().toISOString(), level: 'info', ns: 'lockfw:matter', msg: 'matter pairing', after: why, manual_code: manualPairingCode, qr_payload: qrPairingCode })}\n`,
+    );
   };
   const errorCode = (reason: Parameters<typeof operationErrorFor>[0]) => operationErrorFor(reason) as number;
 
@@ -274,13 +312,31 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       pairingCodes: PairingCodes;
       fabrics: Record<string, { fabricIndex: number; label: string }>;
     };
-  const { manualPairingCode, qrPairingCode } = commissioning().pairingCodes;
+  // Matter's own factory reset: the last fabric removed, matter.js erases the node. The users
+  // belonged to those fabrics: they and their PINs go too (audited `code_removed`, by matter).
+  node.lifecycle.decommissioned.on(() => {
+    if (erasing) return;
+    try {
+      users.clearUser(0xfffe);
+    } catch (error) {
+      log.warn('matter users not cleared', { error: (error as Error).message });
+    }
+    // matter.js erases the node once the last session closes, then starts it again.
+    node.lifecycle.online.once(() => {
+      set(firmwareState());
+      restrictFiles(storageDir);
+      announcePairing('last fabric removed');
+    });
+  });
   log.info('matter node started', {
     port: config.port,
     commissioned: commissioning().commissioned,
   });
   return {
-    pairing: { manualPairingCode, qrPairingCode },
+    get pairing() {
+      const { manualPairingCode, qrPairingCode } = commissioning().pairingCodes;
+      return { manualPairingCode, qrPairingCode };
+    },
     commissioned: () => commissioning().commissioned,
     fabrics: () =>
       Object.values(commissioning().fabrics ?? {}).map((fabric) => ({
@@ -291,6 +347,10 @@ export async function startMatter(firmware: Firmware, config: MatterConfig): Pro
       offEvents();
       await Promise.all(pending);
       await node.close();
+      // matter.js 0.17.9 takes a new hold on its mDNS service each time a node is erased (a
+      // factory reset) and lets go of the last one only: close the service itself, or its
+      // sockets keep the process alive after shutdown.
+      await Environment.default.maybeGet(MdnsService)?.close();
       restrictFiles(storageDir);
     },
   };

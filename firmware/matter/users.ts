@@ -3,6 +3,13 @@ import { codeNameSchema, PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../access/code-s
 import type { CodeKind, Role } from '../access/types.ts';
 import type { Firmware } from '../firmware.ts';
 import type { CodeRecord } from '../store/codes.ts';
+import {
+  codeTimingFor,
+  type WeekDaySchedule,
+  weekDayProblem,
+  type YearDaySchedule,
+  yearDayProblem,
+} from './schedules.ts';
 
 /** The Matter user types Tumbler has a form for (Matter 1.3, 5.2.9.33 UserTypeEnum). */
 export const MATTER_USER_TYPES = {
@@ -33,10 +40,35 @@ export interface MatterUser {
   creatorFabric: number;
   lastModifiedFabric: number;
   pins: PinSlot[];
+  /** Its one week-day and one year-day schedule (schedule index 1), restricting its codes. */
+  weekDay: WeekDaySchedule | null;
+  yearDay: YearDaySchedule | null;
 }
+
+/** Which of a user's schedules: the Door Lock cluster's week-day or year-day kind. */
+export type ScheduleKind = 'weekDay' | 'yearDay';
 
 const STATE_KEY = 'matter_users';
 const BY = 'matter';
+
+/** The `matter_users` row: the users, and whether a factory reset left the fabric data to erase. */
+interface StoredUsers {
+  users: unknown[];
+  /** Set by a factory reset; whoever runs the Matter node erases DIR/matter and clears it. */
+  eraseFabrics?: boolean;
+}
+
+/**
+ * The factory reset's Matter part, run inside its transaction (firmware/diag/factory-reset.ts):
+ * no Matter users any more (their codes go with every other code), and the fabric data marked
+ * for erasing, which the running node does at once and a lock started later with --matter
+ * does before its node starts. Returns how many users were removed, for the audit row.
+ */
+export function eraseMatterUsers(state: Firmware['state']): number {
+  const stored = state.get<StoredUsers>(STATE_KEY, { users: [] });
+  state.set(STATE_KEY, { users: [], eraseFabrics: true } satisfies StoredUsers);
+  return stored.users.length;
+}
 
 export type UserRefusal =
   | { ok: false; error: 'invalid'; message: string }
@@ -96,12 +128,19 @@ export class MatterUsers {
   }
 
   addUser(
-    user: Omit<MatterUser, 'pins' | 'lastModifiedFabric'>,
+    user: Omit<MatterUser, 'pins' | 'lastModifiedFabric' | 'weekDay' | 'yearDay'>,
   ): { ok: true; user: MatterUser } | UserRefusal {
     const name = checkName(user.name);
     if (typeof name !== 'string') return name;
     if (this.find(user.index)) return refuse('occupied', `user ${user.index} exists`);
-    const added: MatterUser = { ...user, name, lastModifiedFabric: user.creatorFabric, pins: [] };
+    const added: MatterUser = {
+      ...user,
+      name,
+      lastModifiedFabric: user.creatorFabric,
+      pins: [],
+      weekDay: null,
+      yearDay: null,
+    };
     this.transaction(() => this.write([...this.list(), added]));
     return { ok: true, user: added };
   }
@@ -170,7 +209,7 @@ export class MatterUsers {
     const user = this.find(userIndex);
     if (!user) return refuse('not_found', `user ${userIndex} does not exist`);
     if (this.findPin(slotIndex)) return refuse('occupied', `PIN slot ${slotIndex} is in use`);
-    const spec = pinSpec(user, slotIndex, pin);
+    const spec = pinSpec(user, slotIndex, pin, this.zone());
     if (!spec.ok) return spec;
     const now = this.firmware.manager.wallNow();
     return this.transaction(() => {
@@ -196,7 +235,7 @@ export class MatterUsers {
   replacePin(slotIndex: number, pin: string, fabric: number): { ok: true; code: CodeRecord } | UserRefusal {
     const owner = this.findPin(slotIndex);
     if (!owner) return refuse('not_found', `PIN slot ${slotIndex} is empty`);
-    const spec = pinSpec(owner.user, slotIndex, pin);
+    const spec = pinSpec(owner.user, slotIndex, pin, this.zone());
     if (!spec.ok) return spec;
     const now = this.firmware.manager.wallNow();
     const { db } = this.firmware;
@@ -231,6 +270,53 @@ export class MatterUsers {
     }
   }
 
+  /**
+   * Sets (or with null clears) a user's week-day or year-day schedule and reschedules its codes
+   * in the same transaction, keeping their PINs (CodeAdmin.reschedule, audited
+   * `code_rescheduled`). A schedule the code cannot take (a year-day window that DST leaves
+   * empty) is refused and changes nothing.
+   */
+  setSchedule(
+    userIndex: number,
+    kind: ScheduleKind,
+    schedule: WeekDaySchedule | YearDaySchedule | null,
+    fabric: number,
+  ): { ok: true; user: MatterUser } | UserRefusal {
+    const user = this.find(userIndex);
+    if (!user) return refuse('not_found', `user ${userIndex} does not exist`);
+    if (schedule !== null) {
+      const problem =
+        kind === 'weekDay'
+          ? weekDayProblem(schedule as WeekDaySchedule)
+          : yearDayProblem(schedule as YearDaySchedule);
+      if (problem) return refuse('invalid', problem);
+    }
+    const changed: MatterUser = { ...user, [kind]: schedule, lastModifiedFabric: fabric };
+    const timing = codeTimingFor(
+      MATTER_USER_TYPES[changed.type].kind,
+      changed.weekDay,
+      changed.yearDay,
+      this.zone(),
+    );
+    // Checked here too for a user without a PIN yet: its PIN's code will be made with this window.
+    if (timing.startsAt !== null && timing.endsAt !== null && timing.endsAt <= timing.startsAt)
+      return refuse('invalid', 'the window has no time left in the lock’s time zone (daylight saving)');
+    const now = this.firmware.manager.wallNow();
+    try {
+      this.transaction(() => {
+        for (const pin of user.pins) {
+          const result = this.firmware.admin.reschedule(pin.codeId, timing, BY, now);
+          if (!result.ok) throw new Refused('invalid', result.message);
+        }
+        this.write(this.list().map((u) => (u.index === userIndex ? changed : u)));
+      });
+    } catch (error) {
+      if (error instanceof Refused) return refuse(error.error, error.message);
+      throw error;
+    }
+    return { ok: true, user: changed };
+  }
+
   /** Removes the PIN in a slot (65534: every Matter PIN); returns the slots cleared. */
   clearPin(slotIndex: number): number[] {
     const now = this.firmware.manager.wallNow();
@@ -249,23 +335,44 @@ export class MatterUsers {
     });
   }
 
+  private zone(): string {
+    return this.firmware.manager.status().timezone;
+  }
+
   private transaction<T>(work: () => T): T {
     return this.firmware.db.transaction(work).immediate();
   }
 
+  /** Whether a factory reset left the fabric data (DIR/matter) to be erased. */
+  fabricsToErase(): boolean {
+    return this.stored().eraseFabrics === true;
+  }
+
+  /** Called once DIR/matter is erased: the factory reset is complete. */
+  fabricsErased(): void {
+    const { eraseFabrics: _, ...rest } = this.stored();
+    this.firmware.state.set(STATE_KEY, rest);
+  }
+
+  private stored(): StoredUsers {
+    return this.firmware.state.get<StoredUsers>(STATE_KEY, { users: [] });
+  }
+
   private read(): MatterUser[] {
-    const stored = this.firmware.state.get<{ users: unknown[] }>(STATE_KEY, { users: [] });
-    return stored.users.map((user, i) => parseUser(user, i));
+    return this.stored().users.map((user, i) => parseUser(user, i));
   }
 
   private write(users: MatterUser[]): void {
-    this.firmware.state.set(STATE_KEY, { users: [...users].sort((a, b) => a.index - b.index) });
+    this.firmware.state.set(STATE_KEY, {
+      ...this.stored(),
+      users: [...users].sort((a, b) => a.index - b.index),
+    });
   }
 }
 
 class Refused extends Error {
   constructor(
-    readonly error: 'duplicate' | 'no_space',
+    readonly error: 'duplicate' | 'no_space' | 'invalid',
     message: string,
   ) {
     super(message);
@@ -283,6 +390,7 @@ function pinSpec(
   user: MatterUser,
   slotIndex: number,
   pin: string,
+  zone: string,
 ): { ok: true; spec: CodeSpec } | UserRefusal {
   if (!new RegExp(`^\\d{${PIN_MIN_LENGTH},${PIN_MAX_LENGTH}}$`).test(pin))
     return refuse('invalid', `a PIN must be ${PIN_MIN_LENGTH} to ${PIN_MAX_LENGTH} digits`);
@@ -293,21 +401,22 @@ function pinSpec(
     spec: {
       name: `${who} PIN ${slotIndex}`,
       pin,
-      kind: type.kind,
       role: type.role,
       enabled: user.enabled,
-      startsAt: null,
-      endsAt: null,
-      schedule: null,
-      maxUses: type.kind === 'one_time' ? 1 : null,
+      ...codeTimingFor(type.kind, user.weekDay, user.yearDay, zone),
       expireAfterFirstUseMin: null,
     },
   };
 }
 
-/** A damaged row is refused by name rather than read as something that could open the door. */
+/**
+ * A damaged row is refused by name rather than read as something that could open the door.
+ * Rows written before schedules existed have none.
+ */
 function parseUser(value: unknown, position: number): MatterUser {
   const v = value as Partial<MatterUser> | null;
+  const schedule = <T>(s: T | null | undefined, problem: (s: T) => string | undefined) =>
+    s === undefined || s === null || (typeof s === 'object' && problem(s) === undefined);
   const int = (n: unknown, min: number, max: number) =>
     typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
   const ok =
@@ -322,10 +431,12 @@ function parseUser(value: unknown, position: number): MatterUser {
     int(v.creatorFabric, 0, 254) &&
     int(v.lastModifiedFabric, 0, 254) &&
     Array.isArray(v.pins) &&
-    v.pins.every((pin) => int(pin?.index, 1, 0xfffd) && int(pin?.codeId, 1, Number.MAX_SAFE_INTEGER));
+    v.pins.every((pin) => int(pin?.index, 1, 0xfffd) && int(pin?.codeId, 1, Number.MAX_SAFE_INTEGER)) &&
+    schedule(v.weekDay, weekDayProblem) &&
+    schedule(v.yearDay, yearDayProblem);
   if (!ok)
     throw new Error(
       `lock.db: Matter user #${position + 1} in the saved "matter_users" state is damaged; refusing to use it`,
     );
-  return v as MatterUser;
+  return { ...(v as MatterUser), weekDay: v.weekDay ?? null, yearDay: v.yearDay ?? null };
 }

@@ -116,6 +116,7 @@ export interface AuditStamp {
  */
 export class AuditLog {
   private readonly chain;
+  private readonly headStmt;
   private readonly insert;
   private readonly recent;
   private readonly since;
@@ -132,6 +133,9 @@ export class AuditLog {
     this.chain = db.prepare<[], RawChain>(
       'SELECT keyed, head_seq, head_hash, checkpoint_seq, checkpoint_hash, acked_seq FROM audit_chain WHERE id = 1',
     );
+    this.headStmt = db.prepare<[], Pick<RawChain, 'keyed' | 'head_seq' | 'head_hash'>>(
+      'SELECT keyed, head_seq, head_hash FROM audit_chain WHERE id = 1',
+    );
     this.insert = db.prepare(
       'INSERT INTO audit (seq, at, type, data, prev_hash, hash, boot_id, clock_floor) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -147,10 +151,11 @@ export class AuditLog {
 
   /** Appends one row. Call inside the transaction that makes the change it records. */
   append(type: string, data: Record<string, unknown>, at: number): AuditRow {
-    const chain = this.chainState();
-    if (!chain.keyed) throw new Error('the audit chain is unkeyed: call upgradeLegacyChain first');
-    const seq = chain.head.seq + 1;
-    const prevHash = chain.head.hash;
+    const head = this.headStmt.get();
+    if (!head) throw new Error('audit_chain row is missing (migration 6 not applied)');
+    if (head.keyed !== 1) throw new Error('the audit chain is unkeyed: call upgradeLegacyChain first');
+    const seq = head.head_seq + 1;
+    const prevHash = head.head_hash;
     const text = JSON.stringify(data);
     const hash = auditRowHash(this.key, prevHash, seq, at, type, text);
     const stamp = this.stamping;

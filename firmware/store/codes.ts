@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { CodeSpec } from '../access/code-spec.ts';
+import type { CodeFields, CodeSpec } from '../access/code-spec.ts';
 import type { CodeKind, Credential, Role, WeeklySchedule } from '../access/types.ts';
 import type { Db } from './db.ts';
 
@@ -17,6 +17,8 @@ export interface CodeRecord extends Credential {
 }
 
 export type AddCodeError = 'duplicate_code' | 'no_space';
+/** When a code opens: what a reschedule changes. */
+export type CodeTiming = Pick<CodeSpec, 'kind' | 'startsAt' | 'endsAt' | 'schedule' | 'maxUses'>;
 export type SetEnabledResult =
   | { ok: true }
   | { ok: false; error: 'not_found' | 'duplicate_code'; message: string };
@@ -119,9 +121,9 @@ export class CodeStore {
     private readonly db: Db,
     private readonly secret: Uint8Array,
   ) {
-    this.byHash = db.prepare<[string], CodeRow>(
-      `SELECT ${COLUMNS} FROM codes WHERE pin_hash = ? ORDER BY enabled DESC, backup_assigned DESC, id LIMIT 1`,
-    );
+    // Every row with the hash (one, nearly always), the pick made in findByPin: an ORDER BY
+    // here costs SQLite a sorter on each keypad lookup.
+    this.byHash = db.prepare<[string], CodeRow>(`SELECT ${COLUMNS} FROM codes WHERE pin_hash = ?`);
     this.byId = db.prepare<[number], CodeRow>(`SELECT ${COLUMNS} FROM codes WHERE id = ?`);
     this.byIdWithHash = db.prepare<[number], { pin_hash: string }>('SELECT pin_hash FROM codes WHERE id = ?');
     this.setEnabledStmt = db.prepare<[number, number, number]>(
@@ -198,8 +200,19 @@ export class CodeStore {
 
   /** The code a PIN names: an enabled, assigned one if there is one. */
   findByPin(pin: string): CodeRecord | undefined {
-    const row = this.byHash.get(this.hash(pin));
-    return row ? fromRow(row) : undefined;
+    let best: CodeRow | undefined;
+    // The enabled code first (one at most: migration 7), then an assigned one, then the oldest.
+    for (const row of this.byHash.all(this.hash(pin))) {
+      if (
+        !best ||
+        row.enabled > best.enabled ||
+        (row.enabled === best.enabled &&
+          (row.backup_assigned > best.backup_assigned ||
+            (row.backup_assigned === best.backup_assigned && row.id < best.id)))
+      )
+        best = row;
+    }
+    return best ? fromRow(best) : undefined;
   }
 
   get(id: number): CodeRecord | undefined {
@@ -255,11 +268,63 @@ export class CodeStore {
   }
 
   /**
+   * Changes when a code opens, in place: the same id, PIN hash, name, role and use count, so a
+   * new schedule never reopens a used-up code. Checks are the caller's (CodeAdmin.reschedule).
+   */
+  reschedule(id: number, timing: CodeTiming, now: number): boolean {
+    const result = this.db
+      .prepare(
+        `UPDATE codes SET kind = @kind, starts_at = @startsAt, ends_at = @endsAt, schedule = @schedule,
+           max_uses = @maxUses, updated_at = @now WHERE id = @id`,
+      )
+      .run({ ...timing, schedule: timing.schedule ? JSON.stringify(timing.schedule) : null, now, id });
+    return result.changes === 1;
+  }
+
+  /**
    * Rewrites a code in place with a new spec (same id). Use counts are kept when the PIN
    * and kind stay the same, and start again otherwise. Duplicate checks are the caller's.
    */
   replace(id: number, spec: CodeSpec, now: number, pinHash: string = this.hash(spec.pin)): void {
     this.replaceStmt.run({ id, ...specColumns(spec, pinHash), now });
+  }
+
+  /** A code's PIN hash, for an entry that keeps the PIN the lock holds (desired/codes adopt, keep_pin). */
+  pinHashOf(id: number): string | undefined {
+    return this.byIdWithHash.get(id)?.pin_hash;
+  }
+
+  /**
+   * Rewrites a code in place as the gateway code `ref`, keeping its PIN hash (the gateway
+   * does not know the PIN): a local code adopted by the gateway, or a gateway code declared
+   * again without a PIN. Use counts are kept while the kind stays the same. Duplicate checks
+   * are the caller's.
+   */
+  replaceKeepingPin(id: number, ref: string, fields: CodeFields, now: number): void {
+    this.db
+      .prepare(
+        `UPDATE codes SET
+           uses = CASE WHEN kind = @kind THEN uses ELSE 0 END,
+           first_used_at = CASE WHEN kind = @kind THEN first_used_at ELSE NULL END,
+           name = @name, kind = @kind, role = @role, enabled = @enabled, starts_at = @startsAt, ends_at = @endsAt,
+           schedule = @schedule, max_uses = @maxUses, expire_after_first_use_min = @expireAfterFirstUseMin,
+           updated_at = @now, source = 'gateway', ref = @ref
+         WHERE id = @id`,
+      )
+      .run({
+        id,
+        ref,
+        now,
+        name: fields.name,
+        kind: fields.kind,
+        role: fields.role,
+        enabled: fields.enabled ? 1 : 0,
+        startsAt: fields.startsAt,
+        endsAt: fields.endsAt,
+        schedule: fields.schedule ? JSON.stringify(fields.schedule) : null,
+        maxUses: fields.maxUses,
+        expireAfterFirstUseMin: fields.expireAfterFirstUseMin,
+      });
   }
 
   /**

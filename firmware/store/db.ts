@@ -81,13 +81,29 @@ const guarded = new WeakMap<Db, { files: FileId[]; listeners: Set<(error: Tumble
 function guardStoreFiles(db: Db, path: string): void {
   const files = [fileId(path), fileId(`${path}-wal`)].filter((id): id is FileId => id !== undefined);
   guarded.set(db, { files, listeners: new Set() });
-  const transaction = db.transaction.bind(db);
-  db.transaction = ((fn: (...args: unknown[]) => unknown) =>
-    transaction(function (this: unknown, ...args: unknown[]) {
-      assertStoreFilesIntact(db);
-      return fn.apply(this, args);
-    })) as Db['transaction'];
+  // One better-sqlite3 transaction for the connection, running whatever it is handed:
+  // making one per call (what db.transaction does) costs more than a decision's SQL.
+  const run = db.transaction((fn: Work, self: unknown, args: unknown[]) => {
+    assertStoreFilesIntact(db);
+    return fn.apply(self, args);
+  });
+  const as = (variant: typeof run.default, fn: Work) =>
+    function (this: unknown, ...args: unknown[]) {
+      return variant(fn, this, args);
+    };
+  db.transaction = ((fn: Work) => {
+    if (typeof fn !== 'function') throw new TypeError('Expected first argument to be a function');
+    const transaction = Object.assign(as(run.default, fn), {
+      deferred: as(run.deferred, fn),
+      immediate: as(run.immediate, fn),
+      exclusive: as(run.exclusive, fn),
+      database: db,
+    });
+    return Object.assign(transaction, { default: transaction });
+  }) as Db['transaction'];
 }
+
+type Work = (...args: unknown[]) => unknown;
 
 /**
  * Throws `store_files_changed` (and tells the listeners) when lock.db or its WAL is no

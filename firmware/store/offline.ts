@@ -76,6 +76,7 @@ export class OfflineStore {
   private readonly rotateStmt;
   private readonly getStmt;
   private readonly useStmt;
+  private readonly useAgainStmt;
   private readonly revokedStmt;
   private readonly revokeStmt;
   private readonly activeStmt;
@@ -97,6 +98,11 @@ export class OfflineStore {
        VALUES (@keyVersion, @fingerprint, @kind, @startsAt, @endsAt, @at, @at, 1)
        ON CONFLICT (key_version, fingerprint) DO UPDATE SET
          uses = uses + 1, last_used_at = excluded.last_used_at, starts_at = excluded.starts_at, ends_at = excluded.ends_at`,
+    );
+    this.useAgainStmt = db.prepare(
+      `UPDATE offline_codes SET uses = uses + 1, last_used_at = @at
+       WHERE key_version = @keyVersion AND fingerprint = @fingerprint
+         AND starts_at IS @startsAt AND ends_at IS @endsAt AND kind = @kind`,
     );
     this.revokedStmt = db.prepare<[number, string], { n: number }>(
       'SELECT COUNT(*) AS n FROM offline_revocations WHERE key_version = ? AND fingerprint = ?',
@@ -169,7 +175,10 @@ export class OfflineStore {
     window: { startsAt: number | null; endsAt: number | null },
     at: number,
   ): void {
-    this.useStmt.run({ keyVersion, fingerprint, kind, startsAt: window.startsAt, endsAt: window.endsAt, at });
+    const row = { keyVersion, fingerprint, kind, startsAt: window.startsAt, endsAt: window.endsAt, at };
+    // A code used again with the window it had (nearly always) writes its row only: the
+    // upsert would also rewrite its ends_at index entry, one more page in the decision's commit.
+    if (this.useAgainStmt.run(row).changes === 0) this.useStmt.run(row);
   }
 
   isRevoked(keyVersion: number, fingerprint: string): boolean {

@@ -101,6 +101,12 @@ export async function executeCommand(
             assigned: code.assigned,
             starts_at: code.startsAt === null ? null : new Date(code.startsAt).toISOString(),
             ends_at: code.endsAt === null ? null : new Date(code.endsAt).toISOString(),
+            // The rest of its rules, so a gateway adopting the code knows what it would drop.
+            schedule: code.schedule,
+            max_uses: code.maxUses,
+            expire_after_first_use: code.expireAfterFirstUseMin,
+            // With the id, names one code across the lock's life (ids are reused after a removal).
+            created_at: new Date(code.createdAt).toISOString(),
           })),
         },
       };

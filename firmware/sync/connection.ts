@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { Duplex } from 'node:stream';
+import { connect, type IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../log.ts';
 import type { LinkOptions } from './context.ts';
 import { type MessageKind, sign } from './envelope.ts';
@@ -11,6 +13,44 @@ import type { Topics } from './topics.ts';
  */
 export function noDelay(client: MqttClient): void {
   (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+}
+
+type StreamBuilder = (client: MqttClient, options: IClientOptions) => Duplex;
+const require = createRequire(import.meta.url);
+
+/**
+ * An MQTT.js client for mqtt:// and mqtts:// (and their aliases tcp://, ssl://) built on
+ * MQTT.js's own TCP or TLS stream, loading only the one it needs: MQTT.js's connect()
+ * loads its WebSocket and TLS code at the first connect whatever the URL, about 8 MB of
+ * a board's memory. Anything it does not cover (ws://, credentials or a query in the
+ * URL, a SOCKS proxy) is left to connect() (undefined).
+ */
+function connectOverSocket(url: string, clientOptions: IClientOptions): MqttClient | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const scheme = parsed.protocol.slice(0, -1);
+  if (!['mqtt', 'tcp', 'mqtts', 'ssl'].includes(scheme)) return undefined;
+  if (parsed.username || parsed.password || parsed.search || process.env.MQTTJS_SOCKS_PROXY) return undefined;
+  // As connect() does: a client certificate makes a plain URL a TLS one.
+  const secure = scheme === 'mqtts' || scheme === 'ssl' || Boolean(clientOptions.cert && clientOptions.key);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const options: IClientOptions = {
+    ...clientOptions,
+    protocol: secure ? 'mqtts' : 'mqtt',
+    host,
+    hostname: host,
+    ...(parsed.port ? { port: Number(parsed.port) } : {}),
+  };
+  const build = (
+    require(secure ? 'mqtt/lib/connect/tls' : 'mqtt/lib/connect/tcp') as { default: StreamBuilder }
+  ).default;
+  const client = new MqttClient((self) => build(self, options), options);
+  client.on('error', () => {}); // connect() does the same: errors are reported by the listeners added next
+  return client;
 }
 
 export interface ConnectionEvents {
@@ -66,7 +106,7 @@ export class MqttConnection {
       ...(options.key ? { key: options.key } : {}),
       ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
     };
-    const client = connect(options.url, clientOptions);
+    const client = connectOverSocket(options.url, clientOptions) ?? connect(options.url, clientOptions);
     this.client = client;
     client.on('connect', () => {
       noDelay(client);

@@ -1,9 +1,10 @@
-import { parseCodeSpec } from '../access/code-spec.ts';
+import { type CodeFields, parseCodeSpec } from '../access/code-spec.ts';
 import { dstGapWarning } from '../access/dst-gap.ts';
 import type { AuditLog } from '../store/audit.ts';
 import { type CodeStore, DUPLICATE_MESSAGE } from '../store/codes.ts';
 import type { Db } from '../store/db.ts';
 import type { StateStore } from '../store/state.ts';
+import { keepsPin, resolveKeptPin } from './kept-pin.ts';
 import type { DesiredCodes } from './messages.ts';
 import { decryptPin } from './pin-crypto.ts';
 
@@ -103,6 +104,38 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
             ...(current ? { previous: 'disabled' as const } : {}),
           });
         };
+        const succeed = (spec: CodeFields) => {
+          const warning = ctx.timezone === undefined ? null : dstGapWarning(spec, ctx.timezone, now);
+          reports.push({
+            ref,
+            name: spec.name,
+            status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set',
+            ...(warning ? { warning } : {}),
+          });
+        };
+        if (keepsPin(fields)) {
+          const kept = resolveKeptPin(ctx.codes, current, fields, sealed !== undefined);
+          if (!kept.ok) {
+            fail(kept.error, kept.message);
+            continue;
+          }
+          const holder = enabled.get(kept.pinHash);
+          if (kept.spec.enabled && holder !== undefined && holder !== kept.id) {
+            fail('duplicate_code', DUPLICATE_MESSAGE);
+            continue;
+          }
+          ctx.codes.replaceKeepingPin(kept.id, ref, kept.spec, now);
+          disable({ pinHash: kept.pinHash, id: kept.id });
+          if (kept.spec.enabled) enabled.set(kept.pinHash, kept.id);
+          if (kept.adopting)
+            ctx.audit.append(
+              'code_adopted',
+              { code_id: kept.id, code_name: kept.spec.name, ref, by: 'gateway' },
+              now,
+            );
+          succeed(kept.spec);
+          continue;
+        }
         if (sealed !== undefined) {
           if (fields.pin !== undefined) {
             fail('invalid_code', 'give pin or pin_enc, not both');
@@ -142,13 +175,7 @@ export function applyDesiredCodes(ctx: ApplyContext, doc: DesiredCodes, now: num
           if (spec.enabled) enabled.set(pinHash, id);
           count++;
         }
-        const warning = ctx.timezone === undefined ? null : dstGapWarning(spec, ctx.timezone, now);
-        reports.push({
-          ref,
-          name: spec.name,
-          status: spec.startsAt !== null && spec.startsAt > now ? 'pending' : 'set',
-          ...(warning ? { warning } : {}),
-        });
+        succeed(spec);
       }
       const report: ReportedCodes = {
         revision: doc.revision,

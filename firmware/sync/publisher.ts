@@ -11,6 +11,8 @@ import type { Topics } from './topics.ts';
 
 /** How often the publisher checks the outbox bound and whether the gateway's ack is overdue. */
 export const PUBLISHER_TICK_MS = 5000;
+/** Events read from the outbox per query (at least the window). */
+const PAGE_EVENTS = 256;
 
 /**
  * The outbox publisher: sends queued events in seq order from the gateway's last ack,
@@ -21,6 +23,9 @@ export const PUBLISHER_TICK_MS = 5000;
 export class OutboxPublisher {
   private readonly outbox: Outbox;
   private cursor = 0;
+  /** Events read from the tail and not yet published: the outbox is read a page at a time. */
+  private page: OutboxEvent[] = [];
+  private pageIndex = 0;
   private inflight = 0;
   private flushing = false;
   /** The newest ack heard; written with the next ack write. */
@@ -67,7 +72,7 @@ export class OutboxPublisher {
 
   /** A new session: everything after the last ack goes out again, in order. */
   restart(): void {
-    this.cursor = this.ackedSeq;
+    this.rewind(this.ackedSeq);
     this.inflight = 0;
     this.lastAckMoved = this.firmware.scheduler.now();
   }
@@ -158,6 +163,8 @@ export class OutboxPublisher {
       return;
     }
     if (!dropped) return;
+    // Dropped events are not sent: go on after them (or from where we were, if later).
+    if (this.cursor < dropped.lastSeq) this.rewind(dropped.lastSeq);
     this.log.warn('outbox overflow: oldest events dropped', { ...dropped });
     this.firmware.manager.note(
       'outbox_overflow',
@@ -166,20 +173,32 @@ export class OutboxPublisher {
     );
   }
 
+  /** Publishing goes on from `seq` (the events after it go out next). */
+  private rewind(seq: number): void {
+    this.cursor = seq;
+    this.page = [];
+    this.pageIndex = 0;
+  }
+
   /**
    * Publishes queued events in seq order, keeping at most `window` QoS 1 publishes in
-   * flight: the free room is read from the tail as one page, and each event is
-   * serialised once (its canonical JSON is both what is signed and what is sent).
+   * flight: the tail is read a page at a time (not one query per free slot), and each
+   * event is serialised once (its canonical JSON is both what is signed and what is sent).
    */
   private flush(): void {
     if (!this.connection.connected || !this.firmware.db.open) return;
-    const room = this.options.window - this.inflight;
-    if (room <= 0) return;
-    for (const event of this.outbox.pending(this.cursor, room)) {
+    while (this.inflight < this.options.window) {
+      if (this.pageIndex >= this.page.length) {
+        this.page = this.outbox.pending(this.cursor, Math.max(PAGE_EVENTS, this.options.window));
+        this.pageIndex = 0;
+        if (this.page.length === 0) return;
+      }
+      const event = this.page[this.pageIndex]!;
       const payload = this.eventPayload(event, this.cursor);
       const sent = this.connection.publishTracked(this.topics.events, payload, this.published);
       if (!sent) return;
       this.cursor = event.seq;
+      this.pageIndex++;
       this.inflight++;
     }
   }
@@ -234,7 +253,7 @@ export class OutboxPublisher {
       to_seq: this.cursor,
     });
     this.beforeResend();
-    this.cursor = acked;
+    this.rewind(acked);
     this.inflight = 0;
     this.lastAckMoved = now;
   }

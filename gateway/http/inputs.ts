@@ -98,6 +98,20 @@ export const accessCodeListInput = z.strictObject({
 export const unmanagedListInput = z.strictObject({ device_id: uuid });
 export const unmanagedGetInput = z.strictObject({ access_code_id: uuid, device_id: uuid.optional() });
 export const unmanagedDeleteInput = z.strictObject({ access_code_id: uuid, sync: z.boolean().optional() });
+export const unmanagedConvertInput = z.strictObject({
+  access_code_id: uuid,
+  allow_external_modification: z.boolean().optional(),
+  is_external_modification_allowed: z.boolean().optional(),
+  force: z.boolean().optional(),
+  sync: z.boolean().optional(),
+});
+export const unmanagedUpdateInput = z.strictObject({
+  access_code_id: uuid,
+  is_managed: z.boolean(),
+  allow_external_modification: z.boolean().optional(),
+  is_external_modification_allowed: z.boolean().optional(),
+  force: z.boolean().optional(),
+});
 export const accessCodeDeleteInput = z.strictObject({
   access_code_id: uuid,
   device_id: uuid.optional(),

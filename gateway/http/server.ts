@@ -1,8 +1,10 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../../firmware/log.ts';
-import { verifyApiKey } from '../seam/api-keys.ts';
 import { SeamApiError, SeamInputError } from '../seam/errors.ts';
 import type { SeamGateway } from '../seam/runtime.ts';
+import { authenticate } from './auth.ts';
+import { registerClientSessionRoutes } from './client-session-routes.ts';
+import { builtConsole, isConsolePath, registerConsole } from './console.ts';
 import { registerRoutes } from './routes.ts';
 
 /** Seam's error body; `validation_errors` (one entry, the field at fault) as Seam's clients read it. */
@@ -42,15 +44,13 @@ export function buildServer(gateway: SeamGateway, log?: Logger): FastifyInstance
     (_request, text, done) => done(null, Object.fromEntries(new URLSearchParams(String(text)))),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer (\S+)$/.exec(header);
-    if (!match || !verifyApiKey(gateway.store.db, match[1]!)) {
-      const message = match
-        ? 'the API key is not valid or was revoked'
-        : 'an API key is required (Authorization: Bearer seam_...)';
-      await reply.code(401).send({ error: { type: 'unauthorized', message } });
-    }
+  // The console's static files need no key (the page signs in through the API); every
+  // API route needs an API key, a client session token or, to make sessions, a publishable key.
+  // Decide on the route Fastify matched, not the raw URL: the router percent-decodes, so
+  // `/%77ebhooks/list` reaches /webhooks/list and must be judged as that route.
+  app.addHook('onRequest', async (request) => {
+    const path = request.routeOptions.url ?? request.url.split('?')[0]!;
+    if (!isConsolePath(path)) await authenticate(gateway.store, request, path);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -79,5 +79,7 @@ export function buildServer(gateway: SeamGateway, log?: Logger): FastifyInstance
   );
 
   registerRoutes(app, gateway);
+  registerClientSessionRoutes(app, gateway.store);
+  registerConsole(app, builtConsole());
   return app;
 }

@@ -1,16 +1,17 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { parseCodeSpec } from '../../firmware/access/code-spec.ts';
+import { parseCodeFields, parseCodeSpec } from '../../firmware/access/code-spec.ts';
 import { takeRevision } from '../store.ts';
 import { type DeviceRow, disconnectedError, type ReportedCode, reportedCodes } from './devices.ts';
 import { SeamInputError } from './errors.ts';
 import { recordEvent } from './events.ts';
-import { iso, prepared, type SeamStore } from './store.ts';
+import { forUpdate, iso, lockDevice, type SeamStore } from './store.ts';
 
 export interface AccessCodeRow {
   access_code_id: string;
   device_id: string;
   name: string | null;
-  code: string;
+  /** The PIN; null for a code converted from an unmanaged one: only the lock knows its PIN. */
+  code: string | null;
   starts_at: number | null;
   ends_at: number | null;
   is_one_time_use: number;
@@ -38,12 +39,18 @@ export interface AccessCodeRow {
   offline_key_version: number | null;
   /** The codes one create_multiple made share it. */
   common_code_key: string | null;
+  /**
+   * A code converted from an unmanaged one: the lock's id of the code it adopts, until the
+   * lock reports the adoption (then null, and the code is declared with `keep_pin`).
+   */
+  adopted_lock_code_id: number | null;
 }
 
 /** What a caller may set on a code (create, or the merged result of an update). */
 export interface AccessCodeFields {
   name: string | null;
-  code: string;
+  /** Null only for a converted code whose PIN only the lock knows. */
+  code: string | null;
   startsAt: number | null;
   endsAt: number | null;
   isOneTimeUse: boolean;
@@ -56,7 +63,20 @@ export interface AccessCodeFields {
 }
 
 /** The code as the lock's desired/codes entry (docs/protocol.md); the PIN is sealed by the publisher. */
-export function lockEntry(row: AccessCodeRow) {
+export interface LockEntry {
+  ref: string;
+  name: string;
+  kind: string;
+  starts_at?: string;
+  ends_at?: string;
+  enabled?: boolean;
+  /** The PIN; or, for a converted code, `adopt` (the lock's code id) or `keep_pin`. */
+  pin?: string;
+  adopt?: number;
+  keep_pin?: true;
+}
+
+export function lockEntry(row: AccessCodeRow): LockEntry {
   const kind = row.is_one_time_use ? 'one_time' : row.starts_at !== null ? 'time_bound' : 'ongoing';
   return {
     ref: row.access_code_id,
@@ -66,7 +86,12 @@ export function lockEntry(row: AccessCodeRow) {
     ...(row.starts_at !== null ? { starts_at: iso(row.starts_at) } : {}),
     ...(row.ends_at !== null ? { ends_at: iso(row.ends_at) } : {}),
     ...(row.enabled === 0 ? { enabled: false } : {}),
-    pin: row.code,
+    // A converted code's PIN is the one the lock holds (docs/protocol.md, Adopting a code).
+    ...(row.code !== null
+      ? { pin: row.code }
+      : row.adopted_lock_code_id !== null
+        ? { adopt: row.adopted_lock_code_id }
+        : { keep_pin: true }),
   };
 }
 
@@ -97,6 +122,7 @@ const toRow = (
   offline_fingerprint: fields.offlineFingerprint ?? null,
   offline_key_version: fields.offlineKeyVersion ?? null,
   common_code_key: fields.commonCodeKey ?? null,
+  adopted_lock_code_id: null,
 });
 
 /**
@@ -105,9 +131,8 @@ const toRow = (
  * The lock calls the PIN `pin`; the API calls it `code`.
  */
 function checkAgainstLockRules(row: AccessCodeRow, now: number): void {
-  const entry = lockEntry(row);
-  const { ref: _ref, ...spec } = entry;
-  const parsed = parseCodeSpec(spec);
+  const { ref: _ref, adopt: _adopt, keep_pin: _keepPin, ...spec } = lockEntry(row);
+  const parsed = spec.pin === undefined ? parseCodeFields(spec) : parseCodeSpec(spec);
   if (!parsed.ok) {
     const message = parsed.message.replace(/\bpin\b/g, 'code');
     const field = /^(\w+):/.exec(message)?.[1] ?? (parsed.error === 'invalid_window' ? 'ends_at' : 'code');
@@ -117,17 +142,27 @@ function checkAgainstLockRules(row: AccessCodeRow, now: number): void {
     throw new SeamInputError('ends_at', 'ends_at: must be in the future');
 }
 
-export const pinTaken = (store: SeamStore, deviceId: string, code: string, exceptId = ''): boolean =>
-  store.db
-    .prepare<[string, string, string], { access_code_id: string }>(
-      `SELECT access_code_id FROM seam_access_codes
-       WHERE device_id = ? AND code = ? AND removed_revision IS NULL AND access_code_id != ?`,
-    )
-    .get(deviceId, code, exceptId) !== undefined;
+export const pinTaken = async (
+  store: SeamStore,
+  deviceId: string,
+  code: string,
+  exceptId = '',
+): Promise<boolean> =>
+  (await store.sql.get(
+    `SELECT access_code_id FROM seam_access_codes
+     WHERE device_id = ? AND code = ? AND removed_revision IS NULL AND access_code_id != ?`,
+    [deviceId, code, exceptId],
+  )) !== undefined;
 
 /** One PIN per lock: the lock refuses two enabled codes with the same PIN. */
-function checkUniquePin(store: SeamStore, deviceId: string, code: string, exceptId?: string): void {
-  if (pinTaken(store, deviceId, code, exceptId))
+async function checkUniquePin(
+  store: SeamStore,
+  deviceId: string,
+  code: string | null,
+  exceptId?: string,
+): Promise<void> {
+  // A converted code's PIN is unknown here; the lock itself refuses a duplicate (duplicate_code).
+  if (code !== null && (await pinTaken(store, deviceId, code, exceptId)))
     throw new SeamInputError(
       'code',
       'code: another access code on this device has the same code',
@@ -140,21 +175,27 @@ function checkUniquePin(store: SeamStore, deviceId: string, code: string, except
  * gateway sent and what the lock applied) and notes it as the API's latest declaration.
  * Runs inside the change's transaction.
  */
-export function declareRevision(store: SeamStore, device: DeviceRow): number {
-  const revision = takeRevision(store.db, device.device_id, device.reported_revision);
-  store.db
-    .prepare('UPDATE seam_devices SET declared_revision = ? WHERE device_id = ?')
-    .run(revision, device.device_id);
+export async function declareRevision(store: SeamStore, device: DeviceRow): Promise<number> {
+  const revision = await takeRevision(store.sql, device.device_id, device.reported_revision);
+  // Of two workers' declarations, the higher stays (each took its own revision).
+  await store.sql.run(
+    'UPDATE seam_devices SET declared_revision = ? WHERE device_id = ? AND declared_revision < ?',
+    [revision, device.device_id, revision],
+  );
   return revision;
 }
 
 export const GENERATED_CODE_LENGTH = 6;
 
 /** A random PIN (CSPRNG) that no other code of the lock has, for a create that leaves `code` out. */
-export function generateCode(store: SeamStore, deviceId: string, length = GENERATED_CODE_LENGTH): string {
+export async function generateCode(
+  store: SeamStore,
+  deviceId: string,
+  length = GENERATED_CODE_LENGTH,
+): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const code = Array.from({ length }, () => randomInt(10)).join('');
-    if (!pinTaken(store, deviceId, code)) return code;
+    if (!(await pinTaken(store, deviceId, code))) return code;
   }
   throw new SeamInputError(
     'preferred_code_length',
@@ -162,122 +203,170 @@ export function generateCode(store: SeamStore, deviceId: string, length = GENERA
   );
 }
 
-const INSERT = `INSERT INTO seam_access_codes
-  (access_code_id, device_id, name, code, starts_at, ends_at, is_one_time_use, created_at, declared_revision, removed_revision, outcome_revision, allow_external_modification, enabled, use_backup_pool, backup_state, offline_fingerprint, offline_key_version, common_code_key)
-  VALUES (@access_code_id, @device_id, @name, @code, @starts_at, @ends_at, @is_one_time_use, @created_at, @declared_revision, @removed_revision, @outcome_revision, @allow_external_modification, @enabled, @use_backup_pool, @backup_state, @offline_fingerprint, @offline_key_version, @common_code_key)`;
+const INSERTED_COLUMNS = [
+  'access_code_id',
+  'device_id',
+  'name',
+  'code',
+  'starts_at',
+  'ends_at',
+  'is_one_time_use',
+  'created_at',
+  'declared_revision',
+  'removed_revision',
+  'outcome_revision',
+  'allow_external_modification',
+  'enabled',
+  'use_backup_pool',
+  'backup_state',
+  'offline_fingerprint',
+  'offline_key_version',
+  'common_code_key',
+] as const satisfies ReadonlyArray<keyof AccessCodeRow>;
+
+const INSERT = `INSERT INTO seam_access_codes (${INSERTED_COLUMNS.join(', ')})
+  VALUES (${INSERTED_COLUMNS.map(() => '?').join(', ')})`;
+
+const insertRow = (store: SeamStore, row: AccessCodeRow) =>
+  store.sql.run(
+    INSERT,
+    INSERTED_COLUMNS.map((column) => row[column]),
+  );
 
 /** Checks and stores a new code under the lock's next desired revision (the caller then publishes it). */
-export function createAccessCode(
+export async function createAccessCode(
   store: SeamStore,
   device: DeviceRow,
   fields: AccessCodeFields,
   now = Date.now(),
-): { row: AccessCodeRow; revision: number } {
+): Promise<{ row: AccessCodeRow; revision: number }> {
   const draft = toRow(randomUUID(), device.device_id, fields, now, 0);
   const offline = draft.offline_fingerprint !== null;
   if (!offline) checkAgainstLockRules(draft, now);
-  return store.db
-    .transaction(() => {
-      checkUniquePin(store, device.device_id, fields.code);
-      // An offline code carries its own validity: nothing to declare to the lock.
-      const revision = offline ? 0 : declareRevision(store, device);
-      const row = { ...draft, declared_revision: revision };
-      store.db.prepare(INSERT).run(row);
-      if (offline)
-        store.db
-          .prepare(
-            'INSERT INTO seam_offline_issued (device_id, fingerprint, key_version, issued_at) VALUES (?, ?, ?, ?)',
-          )
-          .run(row.device_id, row.offline_fingerprint, row.offline_key_version, now);
-      if (row.use_backup_pool === 1) fillBackupPool(store, device.device_id, revision, now);
-      recordEvent(
-        store,
-        {
-          deviceId: device.device_id,
-          type: 'access_code.created',
-          occurredAt: now,
-          fields: { access_code_id: row.access_code_id },
-        },
-        now,
+  return store.sql.transaction(async () => {
+    await lockDevice(store, device.device_id);
+    await checkUniquePin(store, device.device_id, fields.code);
+    // An offline code carries its own validity: nothing to declare to the lock.
+    const revision = offline ? 0 : await declareRevision(store, device);
+    const row = { ...draft, declared_revision: revision };
+    await insertRow(store, row);
+    if (offline) {
+      const issued = await store.sql.run(
+        `INSERT INTO seam_offline_issued (device_id, fingerprint, key_version, issued_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT DO NOTHING`,
+        [row.device_id, row.offline_fingerprint, row.offline_key_version, now],
       );
-      return { row, revision };
-    })
-    .immediate();
+      // Another worker issued the same digits a moment ago: this one is not given out twice.
+      if (issued.changes !== 1)
+        throw new SeamInputError(
+          'is_offline_access_code',
+          'is_offline_access_code: the same offline code was just issued by another request; ask again',
+        );
+    }
+    if (row.use_backup_pool === 1) await fillBackupPool(store, device.device_id, revision, now);
+    await recordEvent(
+      store,
+      {
+        deviceId: device.device_id,
+        type: 'access_code.created',
+        occurredAt: now,
+        fields: { access_code_id: row.access_code_id },
+      },
+      now,
+    );
+    return { row, revision };
+  });
 }
 
-export function updateAccessCode(
+export async function updateAccessCode(
   store: SeamStore,
   device: DeviceRow,
   current: AccessCodeRow,
   fields: AccessCodeFields,
   now = Date.now(),
-): { row: AccessCodeRow; revision: number } {
+): Promise<{ row: AccessCodeRow; revision: number }> {
+  // Until the lock reports the adoption, a new PIN would make a second code beside the adopted one.
+  if (current.adopted_lock_code_id !== null && fields.code !== current.code)
+    throw new SeamInputError(
+      'code',
+      'code: the code is being converted to a managed one; change it once it is set',
+    );
   const draft = toRow(current.access_code_id, device.device_id, fields, current.created_at, 0);
   checkAgainstLockRules(draft, now);
-  return store.db
-    .transaction(() => {
-      checkUniquePin(store, device.device_id, fields.code, current.access_code_id);
-      const revision = declareRevision(store, device);
-      recordEvent(
-        store,
-        {
-          deviceId: device.device_id,
-          type: 'access_code.changed',
-          occurredAt: now,
-          fields: { access_code_id: current.access_code_id },
-        },
-        now,
-      );
-      const row = { ...draft, declared_revision: revision, outcome_revision: current.outcome_revision };
-      store.db
-        .prepare(
-          `UPDATE seam_access_codes SET name = @name, code = @code, starts_at = @starts_at, ends_at = @ends_at,
-             is_one_time_use = @is_one_time_use, declared_revision = @declared_revision,
-             allow_external_modification = @allow_external_modification
-           WHERE access_code_id = @access_code_id AND removed_revision IS NULL`,
-        )
-        .run(row);
-      return { row, revision };
-    })
-    .immediate();
+  return store.sql.transaction(async () => {
+    await lockDevice(store, device.device_id);
+    await checkUniquePin(store, device.device_id, fields.code, current.access_code_id);
+    const revision = await declareRevision(store, device);
+    await recordEvent(
+      store,
+      {
+        deviceId: device.device_id,
+        type: 'access_code.changed',
+        occurredAt: now,
+        fields: { access_code_id: current.access_code_id },
+      },
+      now,
+    );
+    const row = { ...draft, declared_revision: revision, outcome_revision: current.outcome_revision };
+    await store.sql.run(
+      `UPDATE seam_access_codes SET name = ?, code = ?, starts_at = ?, ends_at = ?,
+           is_one_time_use = ?, declared_revision = ?, allow_external_modification = ?
+         WHERE access_code_id = ? AND removed_revision IS NULL`,
+      [
+        row.name,
+        row.code,
+        row.starts_at,
+        row.ends_at,
+        row.is_one_time_use,
+        row.declared_revision,
+        row.allow_external_modification,
+        row.access_code_id,
+      ],
+    );
+    return { row, revision };
+  });
 }
 
 /** Marks the code removed from the next revision; the row goes once the lock reports it. */
-export function removeAccessCode(store: SeamStore, device: DeviceRow, code: AccessCodeRow): number {
-  return store.db
-    .transaction(() => {
-      const revision = declareRevision(store, device);
-      store.db
-        .prepare('UPDATE seam_access_codes SET removed_revision = ? WHERE access_code_id = ?')
-        .run(revision, code.access_code_id);
-      return revision;
-    })
-    .immediate();
+export function removeAccessCode(store: SeamStore, device: DeviceRow, code: AccessCodeRow): Promise<number> {
+  return store.sql.transaction(async () => {
+    await lockDevice(store, device.device_id);
+    const revision = await declareRevision(store, device);
+    const marked = await store.sql.run(
+      'UPDATE seam_access_codes SET removed_revision = ? WHERE access_code_id = ? AND removed_revision IS NULL',
+      [revision, code.access_code_id],
+    );
+    // Deleted meanwhile by another request (another worker): this one changes nothing.
+    if (marked.changes !== 1)
+      throw new SeamInputError('access_code_id', 'access_code_id: the access code is already being deleted');
+    return revision;
+  });
 }
 
 /** The codes the lock should hold: every code of the device not being removed. */
-export function declaredCodes(store: SeamStore, deviceId: string): AccessCodeRow[] {
-  return store.db
-    .prepare<[string], AccessCodeRow>(
-      `SELECT * FROM seam_access_codes WHERE device_id = ? AND removed_revision IS NULL AND offline_fingerprint IS NULL
-       ORDER BY created_at, access_code_id`,
-    )
-    .all(deviceId);
+export function declaredCodes(store: SeamStore, deviceId: string): Promise<AccessCodeRow[]> {
+  return store.sql.all<AccessCodeRow>(
+    `SELECT * FROM seam_access_codes WHERE device_id = ? AND removed_revision IS NULL AND offline_fingerprint IS NULL
+     ORDER BY created_at, access_code_id`,
+    [deviceId],
+  );
 }
 
-export function accessCodeById(store: SeamStore, id: string): AccessCodeRow | undefined {
-  return store.db
-    .prepare<[string], AccessCodeRow>(
-      "SELECT * FROM seam_access_codes WHERE access_code_id = ? AND backup_state IS NOT 'pool'",
-    )
-    .get(id);
+/** Not an unassigned backup pool member (those are hidden from the API). */
+const NOT_IN_POOL = "(backup_state IS NULL OR backup_state != 'pool')";
+
+export function accessCodeById(store: SeamStore, id: string): Promise<AccessCodeRow | undefined> {
+  return store.sql.get<AccessCodeRow>(
+    `SELECT * FROM seam_access_codes WHERE access_code_id = ? AND ${NOT_IN_POOL}`,
+    [id],
+  );
 }
 
 export function listAccessCodes(
   store: SeamStore,
   filter: { deviceId?: string; ids?: string[] },
-): AccessCodeRow[] {
-  const where: string[] = ["backup_state IS NOT 'pool'"];
+): Promise<AccessCodeRow[]> {
+  const where: string[] = [NOT_IN_POOL];
   const args: string[] = [];
   if (filter.deviceId !== undefined) {
     where.push('device_id = ?');
@@ -287,10 +376,10 @@ export function listAccessCodes(
     where.push(`access_code_id IN (${filter.ids.map(() => '?').join(', ') || 'NULL'})`);
     args.push(...filter.ids);
   }
-  return prepared<string[], AccessCodeRow>(
-    store,
+  return store.sql.all<AccessCodeRow>(
     `SELECT * FROM seam_access_codes WHERE ${where.join(' AND ')} ORDER BY created_at, access_code_id`,
-  ).all(...args);
+    args,
+  );
 }
 
 /** Seam's error code for a lock's per-code refusal (docs/protocol.md reported/codes). */
@@ -336,7 +425,25 @@ export function accessCodeState(
 }
 
 /** The Seam access_code object; the only place (with access_codes/get) a PIN leaves the gateway. */
-export function toSeamAccessCode(store: SeamStore, row: AccessCodeRow, device: DeviceRow) {
+export async function toSeamAccessCode(store: SeamStore, row: AccessCodeRow, device: DeviceRow) {
+  return seamAccessCode(
+    store,
+    row,
+    device,
+    row.use_backup_pool === 1 && (await backupAvailable(store, device)),
+  );
+}
+
+/**
+ * toSeamAccessCode without a query, for lists: `backupAvailable` is whether the lock
+ * holds a backup code to pull (asked once per lock, `backupAvailable()`).
+ */
+export function seamAccessCode(
+  store: SeamStore,
+  row: AccessCodeRow,
+  device: DeviceRow,
+  backupAvailable: boolean,
+) {
   const { status, reported } = accessCodeState(row, device);
   const errors: Array<Record<string, unknown>> = [];
   if (reported?.status === 'error') {
@@ -365,7 +472,7 @@ export function toSeamAccessCode(store: SeamStore, row: AccessCodeRow, device: D
     is_managed: true as const,
     is_scheduled_on_device: timeBound && row.offline_fingerprint === null,
     is_waiting_for_code_assignment: false,
-    is_backup_access_code_available: row.use_backup_pool === 1 && backupAvailable(store, device),
+    is_backup_access_code_available: row.use_backup_pool === 1 && backupAvailable,
     is_backup: row.backup_state === 'pulled',
     is_external_modification_allowed: row.allow_external_modification === 1,
     is_one_time_use: row.is_one_time_use === 1,
@@ -384,19 +491,23 @@ const BACKUP_POOL_NAME = 'backup pool';
  * unique on the lock) declared switched off, so they never open until pulled. Runs in
  * the transaction of the change that took `revision`.
  */
-function fillBackupPool(store: SeamStore, deviceId: string, revision: number, now: number): void {
-  const { count } = store.db
-    .prepare<[string], { count: number }>(
-      "SELECT count(*) AS count FROM seam_access_codes WHERE device_id = ? AND backup_state = 'pool'",
-    )
-    .get(deviceId)!;
+async function fillBackupPool(
+  store: SeamStore,
+  deviceId: string,
+  revision: number,
+  now: number,
+): Promise<void> {
+  const { count } = (await store.sql.get<{ count: number }>(
+    "SELECT count(*) AS count FROM seam_access_codes WHERE device_id = ? AND backup_state = 'pool'",
+    [deviceId],
+  ))!;
   for (let i = count; i < BACKUP_POOL_SIZE; i++) {
     const row = toRow(
       randomUUID(),
       deviceId,
       {
         name: BACKUP_POOL_NAME,
-        code: generateCode(store, deviceId),
+        code: await generateCode(store, deviceId),
         startsAt: null,
         endsAt: null,
         isOneTimeUse: false,
@@ -405,31 +516,31 @@ function fillBackupPool(store: SeamStore, deviceId: string, revision: number, no
       now,
       revision,
     );
-    store.db.prepare(INSERT).run({ ...row, enabled: 0, backup_state: 'pool' });
+    await insertRow(store, { ...row, enabled: 0, backup_state: 'pool' });
   }
 }
 
 /** Pool members the lock reports holding (switched off), oldest first: the ones a pull may hand out. */
-function poolOnLock(store: SeamStore, device: DeviceRow): AccessCodeRow[] {
+async function poolOnLock(store: SeamStore, device: DeviceRow): Promise<AccessCodeRow[]> {
   const held = new Set(
     reportedCodes(device)
       .filter((c) => c.status === 'set')
       .map((c) => c.ref),
   );
-  return store.db
-    .prepare<[string, number], AccessCodeRow>(
-      `SELECT * FROM seam_access_codes WHERE device_id = ? AND backup_state = 'pool'
-         AND removed_revision IS NULL AND declared_revision <= ? ORDER BY created_at, access_code_id`,
-    )
-    .all(device.device_id, device.reported_revision)
-    .filter((row) => held.has(row.access_code_id));
+  const rows = await store.sql.all<AccessCodeRow>(
+    `SELECT * FROM seam_access_codes WHERE device_id = ? AND backup_state = 'pool'
+       AND removed_revision IS NULL AND declared_revision <= ? ORDER BY created_at, access_code_id`,
+    [device.device_id, device.reported_revision],
+  );
+  return rows.filter((row) => held.has(row.access_code_id));
 }
 
-const backupCache = new WeakMap<DeviceRow, boolean>();
-function backupAvailable(store: SeamStore, device: DeviceRow): boolean {
+const backupCache = new WeakMap<DeviceRow, Promise<boolean>>();
+/** Whether the lock holds a backup code a pull may hand out (once per device row object). */
+export function backupAvailable(store: SeamStore, device: DeviceRow): Promise<boolean> {
   let available = backupCache.get(device);
   if (available === undefined) {
-    available = poolOnLock(store, device).length > 0;
+    available = poolOnLock(store, device).then((pool) => pool.length > 0);
     backupCache.set(device, available);
   }
   return available;
@@ -441,94 +552,93 @@ function backupAvailable(store: SeamStore, device: DeviceRow): boolean {
  * in the next revision; the pool is topped up in the same revision. Pulling again answers
  * the backup already pulled.
  */
-export function pullBackupCode(
+export async function pullBackupCode(
   store: SeamStore,
   device: DeviceRow,
   original: AccessCodeRow,
   now = Date.now(),
-): { backup: AccessCodeRow; original: AccessCodeRow; revision: number | null } {
+): Promise<{ backup: AccessCodeRow; original: AccessCodeRow; revision: number | null }> {
   if (original.use_backup_pool !== 1)
     throw new SeamInputError(
       'access_code_id',
       'access_code_id: the access code was not created with use_backup_access_code_pool',
     );
   if (original.pulled_backup_access_code_id !== null) {
-    const backup = accessCodeById(store, original.pulled_backup_access_code_id);
+    const backup = await accessCodeById(store, original.pulled_backup_access_code_id);
     if (backup) return { backup, original, revision: null };
   }
   if (original.ends_at !== null && original.ends_at <= now)
     throw new SeamInputError('access_code_id', 'access_code_id: the access code has ended');
-  return store.db
-    .transaction(() => {
-      const member = poolOnLock(store, device)[0];
-      if (!member)
-        throw new SeamInputError(
-          'access_code_id',
-          'access_code_id: no backup access code is available on this device',
-          'no_backup_access_code_available',
-        );
-      const revision = declareRevision(store, device);
-      const name = `${original.name ?? `code ${original.access_code_id.slice(0, 8)}`} (backup)`.slice(0, 64);
-      store.db
-        .prepare(
-          `UPDATE seam_access_codes SET backup_state = 'pulled', enabled = 1, name = ?, starts_at = ?, ends_at = ?,
-             is_one_time_use = ?, declared_revision = ?, created_at = ? WHERE access_code_id = ?`,
-        )
-        .run(
-          name,
-          original.starts_at,
-          original.ends_at,
-          original.is_one_time_use,
-          revision,
-          now,
-          member.access_code_id,
-        );
-      store.db
-        .prepare('UPDATE seam_access_codes SET pulled_backup_access_code_id = ? WHERE access_code_id = ?')
-        .run(member.access_code_id, original.access_code_id);
-      fillBackupPool(store, device.device_id, revision, now);
-      recordEvent(
-        store,
-        {
-          deviceId: device.device_id,
-          type: 'access_code.backup_access_code_pulled',
-          occurredAt: now,
-          fields: { access_code_id: original.access_code_id, backup_access_code_id: member.access_code_id },
-        },
-        now,
+  return store.sql.transaction(async () => {
+    await lockDevice(store, device.device_id);
+    const member = (await poolOnLock(store, device))[0];
+    if (!member)
+      throw new SeamInputError(
+        'access_code_id',
+        'access_code_id: no backup access code is available on this device',
+        'no_backup_access_code_available',
       );
-      return {
-        backup: accessCodeById(store, member.access_code_id)!,
-        original: accessCodeById(store, original.access_code_id)!,
+    const revision = await declareRevision(store, device);
+    const name = `${original.name ?? `code ${original.access_code_id.slice(0, 8)}`} (backup)`.slice(0, 64);
+    await store.sql.run(
+      `UPDATE seam_access_codes SET backup_state = 'pulled', enabled = 1, name = ?, starts_at = ?, ends_at = ?,
+           is_one_time_use = ?, declared_revision = ?, created_at = ? WHERE access_code_id = ?`,
+      [
+        name,
+        original.starts_at,
+        original.ends_at,
+        original.is_one_time_use,
         revision,
-      };
-    })
-    .immediate();
+        now,
+        member.access_code_id,
+      ],
+    );
+    await store.sql.run(
+      'UPDATE seam_access_codes SET pulled_backup_access_code_id = ? WHERE access_code_id = ?',
+      [member.access_code_id, original.access_code_id],
+    );
+    await fillBackupPool(store, device.device_id, revision, now);
+    await recordEvent(
+      store,
+      {
+        deviceId: device.device_id,
+        type: 'access_code.backup_access_code_pulled',
+        occurredAt: now,
+        fields: { access_code_id: original.access_code_id, backup_access_code_id: member.access_code_id },
+      },
+      now,
+    );
+    return {
+      backup: (await accessCodeById(store, member.access_code_id))!,
+      original: (await accessCodeById(store, original.access_code_id))!,
+      revision,
+    };
+  });
 }
 
-/** Whether this lock was ever given the offline code with this fingerprint. */
-export function offlineCodeIssued(store: SeamStore, deviceId: string, fingerprint: string): boolean {
-  return (
-    store.db
-      .prepare('SELECT 1 FROM seam_offline_issued WHERE device_id = ? AND fingerprint = ?')
-      .get(deviceId, fingerprint) !== undefined
+/** The fingerprints of every offline code this lock was ever given. */
+export async function offlineCodesIssued(store: SeamStore, deviceId: string): Promise<Set<string>> {
+  const rows = await store.sql.all<{ fingerprint: string }>(
+    'SELECT fingerprint FROM seam_offline_issued WHERE device_id = ?',
+    [deviceId],
   );
+  return new Set(rows.map((row) => row.fingerprint));
 }
 
 /** An offline code the lock confirmed revoked: it leaves the API (removed_from_device). */
-export function forgetOfflineCode(store: SeamStore, row: AccessCodeRow, now = Date.now()): void {
-  store.db.transaction(() => {
-    const gone = store.db
-      .prepare('DELETE FROM seam_access_codes WHERE access_code_id = ?')
-      .run(row.access_code_id);
+export function forgetOfflineCode(store: SeamStore, row: AccessCodeRow, now = Date.now()): Promise<void> {
+  return store.sql.transaction(async () => {
+    const gone = await store.sql.run('DELETE FROM seam_access_codes WHERE access_code_id = ?', [
+      row.access_code_id,
+    ]);
     if (gone.changes === 1)
-      recordEvent(store, {
+      await recordEvent(store, {
         deviceId: row.device_id,
         type: 'access_code.removed_from_device',
         occurredAt: now,
         fields: { access_code_id: row.access_code_id },
       });
-  })();
+  });
 }
 
 /**
@@ -536,40 +646,36 @@ export function forgetOfflineCode(store: SeamStore, row: AccessCodeRow, now = Da
  * is marked removed under its lock's next revision; returns the locks to publish.
  * Offline codes are left alone (their digits carry their end).
  */
-export function removeEndedCodes(store: SeamStore, now = Date.now()): string[] {
-  return store.db
-    .transaction(() => {
-      const ended = store.db
-        .prepare<[number], AccessCodeRow>(
-          `SELECT * FROM seam_access_codes WHERE ends_at IS NOT NULL AND ends_at <= ? AND removed_revision IS NULL
-             AND offline_fingerprint IS NULL ORDER BY device_id`,
-        )
-        .all(now);
-      const devices = [...new Set(ended.map((row) => row.device_id))];
-      for (const deviceId of devices) {
-        const device = store.db
-          .prepare<[string], DeviceRow>('SELECT * FROM seam_devices WHERE device_id = ?')
-          .get(deviceId);
-        if (!device) continue;
-        const revision = declareRevision(store, device);
-        for (const row of ended.filter((r) => r.device_id === deviceId))
-          store.db
-            .prepare('UPDATE seam_access_codes SET removed_revision = ? WHERE access_code_id = ?')
-            .run(revision, row.access_code_id);
-      }
-      return devices;
-    })
-    .immediate();
+export function removeEndedCodes(store: SeamStore, now = Date.now()): Promise<string[]> {
+  return store.sql.transaction(async () => {
+    // PostgreSQL: a second worker ending the same codes waits here, then finds them removed.
+    const ended = await store.sql.all<AccessCodeRow>(
+      `SELECT * FROM seam_access_codes WHERE ends_at IS NOT NULL AND ends_at <= ? AND removed_revision IS NULL
+         AND offline_fingerprint IS NULL ORDER BY device_id, access_code_id${forUpdate(store)}`,
+      [now],
+    );
+    const devices = [...new Set(ended.map((row) => row.device_id))];
+    for (const deviceId of devices) {
+      const device = await store.sql.get<DeviceRow>('SELECT * FROM seam_devices WHERE device_id = ?', [
+        deviceId,
+      ]);
+      if (!device) continue;
+      const revision = await declareRevision(store, device);
+      for (const row of ended.filter((r) => r.device_id === deviceId))
+        await store.sql.run('UPDATE seam_access_codes SET removed_revision = ? WHERE access_code_id = ?', [
+          revision,
+          row.access_code_id,
+        ]);
+    }
+    return devices;
+  });
 }
 
 /** The soonest `ends_at` still to act on, or null. */
-export function nextCodeEnd(store: SeamStore): number | null {
-  return (
-    store.db
-      .prepare<[], { ends_at: number | null }>(
-        `SELECT min(ends_at) AS ends_at FROM seam_access_codes
-         WHERE ends_at IS NOT NULL AND removed_revision IS NULL AND offline_fingerprint IS NULL`,
-      )
-      .get()?.ends_at ?? null
+export async function nextCodeEnd(store: SeamStore): Promise<number | null> {
+  const row = await store.sql.get<{ ends_at: number | null }>(
+    `SELECT min(ends_at) AS ends_at FROM seam_access_codes
+     WHERE ends_at IS NOT NULL AND removed_revision IS NULL AND offline_fingerprint IS NULL`,
   );
+  return row?.ends_at ?? null;
 }

@@ -28,19 +28,17 @@ export interface ActionError {
 }
 
 /** A pending action attempt; for access codes, `awaitedRevision` is the desired revision it waits for. */
-export function startActionAttempt(
+export async function startActionAttempt(
   store: SeamStore,
   attempt: { type: ActionType; deviceId: string; accessCodeId?: string; awaitedRevision?: number },
   now = Date.now(),
-): string {
+): Promise<string> {
   const id = randomUUID();
-  store.db
-    .prepare(
-      `INSERT INTO seam_action_attempts
-         (action_attempt_id, action_type, device_id, access_code_id, awaited_revision, status, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
-    )
-    .run(
+  await store.sql.run(
+    `INSERT INTO seam_action_attempts
+       (action_attempt_id, action_type, device_id, access_code_id, awaited_revision, status, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+    [
       id,
       attempt.type,
       attempt.deviceId,
@@ -48,30 +46,34 @@ export function startActionAttempt(
       attempt.awaitedRevision ?? null,
       now,
       now,
-    );
+    ],
+  );
   return id;
 }
 
-/** Resolves a pending attempt once; a resolved one is never changed again. */
-export function finishActionAttempt(
+/**
+ * Resolves a pending attempt once; a resolved one is never changed again (two workers
+ * resolving the same attempt: the first wins). Returns whether this call resolved it.
+ */
+export async function finishActionAttempt(
   store: SeamStore,
   actionAttemptId: string,
   outcome: { result: Record<string, unknown> } | { error: ActionError },
   now = Date.now(),
-): void {
+): Promise<boolean> {
   const ok = 'result' in outcome;
-  store.db
-    .prepare(
-      `UPDATE seam_action_attempts SET status = ?, result = ?, error = ?, updated_at = ?
-       WHERE action_attempt_id = ? AND status = 'pending'`,
-    )
-    .run(
+  const { changes } = await store.sql.run(
+    `UPDATE seam_action_attempts SET status = ?, result = ?, error = ?, updated_at = ?
+     WHERE action_attempt_id = ? AND status = 'pending'`,
+    [
       ok ? 'success' : 'error',
       ok ? JSON.stringify(outcome.result) : null,
       ok ? null : JSON.stringify(outcome.error),
       now,
       actionAttemptId,
-    );
+    ],
+  );
+  return changes === 1;
 }
 
 /** Pending access-code attempts of a lock whose awaited revision the lock has now reported. */
@@ -79,41 +81,46 @@ export function attemptsAwaiting(
   store: SeamStore,
   deviceId: string,
   reportedRevision: number,
-): ActionAttemptRow[] {
-  return store.db
-    .prepare<[string, number], ActionAttemptRow>(
-      `SELECT * FROM seam_action_attempts
-       WHERE device_id = ? AND status = 'pending' AND awaited_revision IS NOT NULL AND awaited_revision <= ?`,
-    )
-    .all(deviceId, reportedRevision);
+): Promise<ActionAttemptRow[]> {
+  return store.sql.all<ActionAttemptRow>(
+    `SELECT * FROM seam_action_attempts
+     WHERE device_id = ? AND status = 'pending' AND awaited_revision IS NOT NULL AND awaited_revision <= ?`,
+    [deviceId, reportedRevision],
+  );
 }
 
 /**
  * Lock and unlock attempts still pending when the gateway starts lost their command's
- * reply with the process: they end as errors rather than stay pending for ever.
+ * reply with the process: they end as errors rather than stay pending for ever. With
+ * several workers on one database, only the attempts older than `startedBefore` are
+ * taken (another worker's command in flight is younger than the command timeout).
  */
-export function failInterruptedCommands(store: SeamStore, now = Date.now()): void {
-  store.db
-    .prepare(
-      `UPDATE seam_action_attempts SET status = 'error', error = ?, updated_at = ?
-       WHERE status = 'pending' AND action_type IN ('LOCK_DOOR', 'UNLOCK_DOOR')`,
-    )
-    .run(
+export async function failInterruptedCommands(
+  store: SeamStore,
+  startedBefore: number,
+  now = Date.now(),
+): Promise<void> {
+  await store.sql.run(
+    `UPDATE seam_action_attempts SET status = 'error', error = ?, updated_at = ?
+     WHERE status = 'pending' AND action_type IN ('LOCK_DOOR', 'UNLOCK_DOOR') AND created_at < ?`,
+    [
       JSON.stringify({ type: 'gateway_restarted', message: 'the gateway restarted before the lock replied' }),
       now,
-    );
+      startedBefore,
+    ],
+  );
 }
 
-export function actionAttemptById(store: SeamStore, id: string): ActionAttemptRow | undefined {
-  return store.db
-    .prepare<[string], ActionAttemptRow>('SELECT * FROM seam_action_attempts WHERE action_attempt_id = ?')
-    .get(id);
+export function actionAttemptById(store: SeamStore, id: string): Promise<ActionAttemptRow | undefined> {
+  return store.sql.get<ActionAttemptRow>('SELECT * FROM seam_action_attempts WHERE action_attempt_id = ?', [
+    id,
+  ]);
 }
 
 export function listActionAttempts(
   store: SeamStore,
   filter: { ids?: string[]; deviceId?: string; limit: number },
-): ActionAttemptRow[] {
+): Promise<ActionAttemptRow[]> {
   const where: string[] = [];
   const args: unknown[] = [];
   if (filter.ids) {
@@ -124,12 +131,11 @@ export function listActionAttempts(
     where.push('device_id = ?');
     args.push(filter.deviceId);
   }
-  return store.db
-    .prepare<unknown[], ActionAttemptRow>(
-      `SELECT * FROM seam_action_attempts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, action_attempt_id LIMIT ?`,
-    )
-    .all(...args, filter.limit);
+  return store.sql.all<ActionAttemptRow>(
+    `SELECT * FROM seam_action_attempts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY created_at DESC, action_attempt_id LIMIT ?`,
+    [...args, filter.limit],
+  );
 }
 
 export function toSeamActionAttempt(row: ActionAttemptRow) {

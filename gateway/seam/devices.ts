@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from '../../firmware/access/code-spec.ts';
-import { listDevices } from '../store.ts';
-import { iso, prepared, type SeamStore } from './store.ts';
+import { LOCK_IMAGE_ALT_TEXT, LOCK_IMAGE_URL } from './device-image.ts';
+import { iso, type SeamStore } from './store.ts';
 
 /**
  * Seam's `device_type` enum has no value for a Tumbler lock; this one value is the
@@ -35,37 +35,39 @@ export interface ReportedCode {
   message?: string;
 }
 
-/** Gives every lock registered with the gateway (lockctl provision / device add) a Seam device id. */
-export function syncDevices(store: SeamStore, now = Date.now()): void {
-  const insert = store.db.prepare(
-    'INSERT OR IGNORE INTO seam_devices (device_id, seam_device_id, created_at) VALUES (?, ?, ?)',
+/**
+ * Gives every lock registered with the gateway (lockctl provision / device add) a Seam
+ * device id (the first worker to see it; the others keep that one).
+ */
+export async function syncDevices(store: SeamStore, now = Date.now()): Promise<void> {
+  const known = await store.sql.all<{ device_id: string }>(
+    'SELECT d.device_id FROM devices d LEFT JOIN seam_devices s ON s.device_id = d.device_id WHERE s.device_id IS NULL',
   );
-  store.db.transaction(() => {
-    for (const deviceId of listDevices(store.db)) insert.run(deviceId, randomUUID(), now);
-  })();
+  for (const { device_id } of known)
+    await store.sql.run(
+      'INSERT INTO seam_devices (device_id, seam_device_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      [device_id, randomUUID(), now],
+    );
 }
 
-export function allDevices(store: SeamStore): DeviceRow[] {
-  syncDevices(store);
-  return store.db.prepare<[], DeviceRow>('SELECT * FROM seam_devices ORDER BY created_at, device_id').all();
+export async function allDevices(store: SeamStore): Promise<DeviceRow[]> {
+  await syncDevices(store);
+  return store.sql.all<DeviceRow>('SELECT * FROM seam_devices ORDER BY created_at, device_id');
 }
 
 /** By Seam device id (what API callers use). */
-export function deviceBySeamId(store: SeamStore, seamDeviceId: string): DeviceRow | undefined {
-  syncDevices(store);
-  return store.db
-    .prepare<[string], DeviceRow>('SELECT * FROM seam_devices WHERE seam_device_id = ?')
-    .get(seamDeviceId);
+export async function deviceBySeamId(store: SeamStore, seamDeviceId: string): Promise<DeviceRow | undefined> {
+  await syncDevices(store);
+  return store.sql.get<DeviceRow>('SELECT * FROM seam_devices WHERE seam_device_id = ?', [seamDeviceId]);
 }
 
 /** By Tumbler device id (what the lock and MQTT use). */
-export function deviceByLockId(store: SeamStore, deviceId: string): DeviceRow | undefined {
-  const row = prepared<[string], DeviceRow>(store, 'SELECT * FROM seam_devices WHERE device_id = ?').get(
-    deviceId,
-  );
+export async function deviceByLockId(store: SeamStore, deviceId: string): Promise<DeviceRow | undefined> {
+  const byId = 'SELECT * FROM seam_devices WHERE device_id = ?';
+  const row = await store.sql.get<DeviceRow>(byId, [deviceId]);
   if (row) return row;
-  syncDevices(store); // registered since the last look (lockctl provision)
-  return prepared<[string], DeviceRow>(store, 'SELECT * FROM seam_devices WHERE device_id = ?').get(deviceId);
+  await syncDevices(store); // registered since the last look (lockctl provision)
+  return store.sql.get<DeviceRow>(byId, [deviceId]);
 }
 
 export function reportedCodes(device: DeviceRow): ReportedCode[] {
@@ -97,9 +99,12 @@ export function toSeamDevice(store: SeamStore, device: DeviceRow) {
       locked: device.lock_state === 'locked',
       name: device.device_id,
       appearance: { name: device.device_id },
+      image_url: LOCK_IMAGE_URL,
+      image_alt_text: LOCK_IMAGE_ALT_TEXT,
       manufacturer: 'tumbler',
       model: {
-        display_name: 'Tumbler keypad lock',
+        // Shown after the manufacturer's name ("Tumbler Keypad lock").
+        display_name: 'Keypad lock',
         manufacturer_display_name: 'Tumbler',
         has_built_in_keypad: true,
         can_connect_accessory_keypad: false,

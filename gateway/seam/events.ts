@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { listEvents, type StoredEvent } from '../store.ts';
 import { type DeviceRow, deviceByLockId } from './devices.ts';
 import { iso, type SeamStore } from './store.ts';
+import { forgetUnmanaged, rememberUnmanaged } from './unmanaged.ts';
 import { queueDeliveries } from './webhooks.ts';
 
 /** The Seam event types this gateway produces (docs/seam-api.md). */
@@ -17,6 +18,10 @@ export const EVENT_TYPES = [
   'access_code.modified_external_to_seam',
   'access_code.deleted_external_to_seam',
   'access_code.backup_access_code_pulled',
+  'access_code.unmanaged.created',
+  'access_code.unmanaged.removed',
+  'access_code.unmanaged.converted_to_managed',
+  'access_code.unmanaged.failed_to_convert_to_managed',
   'device.connected',
   'device.disconnected',
 ] as const;
@@ -33,60 +38,64 @@ export interface EventRow {
   occurred_at: number;
   created_at: number;
   fields: string;
+  /** The event's access code, if any (also in `fields`), for filtering. */
+  access_code_id: string | null;
 }
 
 /**
  * Records a Seam event and queues its webhook deliveries, in one transaction. `source`
- * names what it came from (a lock event's device, boot and seq); a second event from the
- * same source is ignored, so replays add nothing.
+ * names what it came from (a lock event's device, incarnation and seq): it is unique, so
+ * a replay, or a second worker turning the same lock event, adds nothing. Returns whether
+ * the event was recorded.
  */
 export function recordEvent(
   store: SeamStore,
   event: { deviceId: string; type: SeamEventType; occurredAt: number; fields?: EventFields; source?: string },
   now = Date.now(),
-): void {
-  store.db.transaction(() => {
+): Promise<boolean> {
+  return store.sql.transaction(async () => {
     const eventId = randomUUID();
-    const inserted = store.db
-      .prepare(
-        `INSERT OR IGNORE INTO seam_events (event_id, source, device_id, event_type, occurred_at, created_at, fields)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const fields = event.fields ?? {};
+    const accessCodeId = typeof fields.access_code_id === 'string' ? fields.access_code_id : null;
+    const inserted = await store.sql.run(
+      `INSERT INTO seam_events (event_id, source, device_id, event_type, occurred_at, created_at, fields, access_code_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [
         eventId,
         event.source ?? null,
         event.deviceId,
         event.type,
         event.occurredAt,
         now,
-        JSON.stringify(event.fields ?? {}),
-      );
-    if (inserted.changes === 1) queueDeliveries(store, eventId, event.type, now);
-  })();
+        JSON.stringify(fields),
+        accessCodeId,
+      ],
+    );
+    if (inserted.changes !== 1) return false;
+    await queueDeliveries(store, eventId, event.type, now);
+    return true;
+  });
 }
 
 /** The access code a lock-side ref stands for: the gateway uses the access_code_id as the ref. */
-function accessCodeIdForRef(store: SeamStore, ref: unknown): string | undefined {
+async function accessCodeIdForRef(store: SeamStore, ref: unknown): Promise<string | undefined> {
   if (typeof ref !== 'string') return undefined;
-  return store.db
-    .prepare<[string], { access_code_id: string }>(
-      'SELECT access_code_id FROM seam_access_codes WHERE access_code_id = ?',
-    )
-    .get(ref)?.access_code_id;
+  const row = await store.sql.get<{ access_code_id: string }>(
+    'SELECT access_code_id FROM seam_access_codes WHERE access_code_id = ?',
+    [ref],
+  );
+  return row?.access_code_id;
 }
 
 /** An offline code's decision names it `offline:<fingerprint>` (firmware/access/offline-credential.ts). */
-function accessCodeIdForOffline(store: SeamStore, codeName: unknown): string | undefined {
+async function accessCodeIdForOffline(store: SeamStore, codeName: unknown): Promise<string | undefined> {
   if (typeof codeName !== 'string' || !codeName.startsWith('offline:')) return undefined;
-  return store.db
-    .prepare<[string], { access_code_id: string }>(
-      'SELECT access_code_id FROM seam_access_codes WHERE offline_fingerprint = ?',
-    )
-    .get(codeName.slice('offline:'.length))?.access_code_id;
+  const row = await store.sql.get<{ access_code_id: string }>(
+    'SELECT access_code_id FROM seam_access_codes WHERE offline_fingerprint = ?',
+    [codeName.slice('offline:'.length)],
+  );
+  return row?.access_code_id;
 }
-
-/** Remote lock commands seen per lock, so the `lock_state` that follows is credited to them. */
-const remoteLockPending = new WeakMap<SeamStore, Map<string, boolean>>();
 
 /**
  * Turns one lock event (stored by the gateway service) into the Seam event it means,
@@ -97,51 +106,143 @@ const remoteLockPending = new WeakMap<SeamStore, Map<string, boolean>>();
  * - `remote_unlock` by the gateway: `lock.unlocked`, method `seamapi`;
  * - `lock_state` locked: `lock.locked`, method `seamapi` after a gateway `remote_lock`,
  *   else `unknown` (the lock does not say whether its auto-relock or a key moved it).
+ * It happens once per lock event, whoever hands it over (the live worker, a catch-up of any
+ * worker): the event's row in `seam_lock_translated` is taken in the same transaction as
+ * what the event becomes, so a second try finds it and does nothing (on PostgreSQL it
+ * waits for the first to commit or roll back). Returns whether this call translated it.
  */
-export function recordLockEvent(store: SeamStore, event: StoredEvent, now = Date.now()): void {
-  store.db.transaction(() => {
-    seamEventFor(store, event, now);
-    // How far this lock's stream has been turned into Seam events, in the same commit.
-    store.db
-      .prepare(
-        `INSERT INTO seam_lock_cursors (device_id, incarnation, seq) VALUES (?, ?, ?)
-         ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = max(seq, excluded.seq)`,
-      )
-      .run(event.deviceId, event.incarnation, event.seq);
-  })();
+export function recordLockEvent(store: SeamStore, event: StoredEvent, now = Date.now()): Promise<boolean> {
+  return store.sql.transaction(async (tx) => {
+    const claimed = await tx.run(
+      `INSERT INTO seam_lock_translated (device_id, incarnation, seq) VALUES (?, ?, ?)
+       ON CONFLICT (device_id, incarnation, seq) DO NOTHING`,
+      [event.deviceId, event.incarnation, event.seq],
+    );
+    if (claimed.changes !== 1) return false;
+    await seamEventFor(store, event, now);
+    return true;
+  });
+}
+
+/** Stored events read per query by the catch-up. */
+const CATCH_UP_PAGE = 1000;
+
+export interface CatchUpOptions {
+  now?: number;
+  /**
+   * Takes only lock events the gateway stored at or before this time (epoch ms; default:
+   * all), leaving the newest to the worker that is handing them over live, in order.
+   */
+  storedBy?: number;
 }
 
 /**
- * Catch-up on start: lock events the gateway service committed and acknowledged but
- * whose Seam events were not recorded (the process died in between) are turned into
- * them now, in seq order per lock and incarnation, from the stored events. A Seam event
- * is keyed by (device, incarnation, seq), so nothing is recorded twice. Returns them.
+ * Catch-up: lock events the gateway service committed and acknowledged whose Seam
+ * events were never recorded (the worker that committed them died, or could not reach
+ * the database) are turned into them now, in seq order per lock and incarnation. Any
+ * number of workers may run it at once (recordLockEvent translates each event once).
+ * `seam_lock_cursors` holds per lock and incarnation the seq up to which every
+ * acknowledged event is translated; it moves only forward, and only over events that are
+ * (a worker's high-water mark could pass a dead worker's untranslated events). Returns the
+ * events this call translated. A lock whose events fail is left for the next run after
+ * the other locks are done.
  */
-export function catchUpLockEvents(store: SeamStore, now = Date.now()): StoredEvent[] {
-  const streams = store.db
-    .prepare<[], { device_id: string; incarnation: string; acked: number; done: number | null }>(
-      `SELECT a.device_id, a.incarnation, a.seq AS acked, c.seq AS done FROM acks a
-       LEFT JOIN seam_lock_cursors c ON c.device_id = a.device_id AND c.incarnation = a.incarnation
-       WHERE a.seq > coalesce(c.seq, 0)`,
-    )
-    .all();
-  const replayed: StoredEvent[] = [];
+export async function catchUpLockEvents(
+  store: SeamStore,
+  options: CatchUpOptions = {},
+): Promise<StoredEvent[]> {
+  const now = options.now ?? Date.now();
+  const storedBy = options.storedBy ?? Number.POSITIVE_INFINITY;
+  const streams = await store.sql.all<{
+    device_id: string;
+    incarnation: string;
+    acked: number;
+    done: number | null;
+  }>(
+    `SELECT a.device_id, a.incarnation, a.seq AS acked, c.seq AS done FROM acks a
+     LEFT JOIN seam_lock_cursors c ON c.device_id = a.device_id AND c.incarnation = a.incarnation
+     WHERE a.seq > coalesce(c.seq, 0)`,
+  );
+  const translated: StoredEvent[] = [];
+  const failures: Error[] = [];
   for (const stream of streams) {
-    let after = stream.done ?? 0;
-    for (;;) {
-      const batch = listEvents(store.db, stream.device_id, after, 1000, stream.incarnation).filter(
-        (event) => event.seq <= stream.acked,
-      );
-      if (batch.length === 0) break;
-      for (const event of batch) recordLockEvent(store, event, now);
-      replayed.push(...batch);
-      after = batch[batch.length - 1]!.seq;
+    try {
+      translated.push(...(await catchUpStream(store, stream, storedBy, now)));
+    } catch (error) {
+      failures.push(error as Error);
     }
   }
-  return replayed;
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `catch-up failed for ${failures.length} locks`);
+  return translated;
 }
 
-function seamEventFor(store: SeamStore, event: StoredEvent, now: number): void {
+async function catchUpStream(
+  store: SeamStore,
+  stream: { device_id: string; incarnation: string; acked: number; done: number | null },
+  storedBy: number,
+  now: number,
+): Promise<StoredEvent[]> {
+  const translated: StoredEvent[] = [];
+  const done = stream.done ?? 0;
+  /** Every acknowledged event up to here is translated. */
+  let contiguous = done;
+  let waiting = false;
+  let after = done;
+  pages: for (;;) {
+    const rows = await store.sql.all<{ seq: number; received_at: number; translated: number | null }>(
+      `SELECT e.seq, e.received_at, t.seq AS translated FROM events e
+       LEFT JOIN seam_lock_translated t
+         ON t.device_id = e.device_id AND t.incarnation = e.incarnation AND t.seq = e.seq
+       WHERE e.device_id = ? AND e.incarnation = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`,
+      [stream.device_id, stream.incarnation, after, stream.acked, CATCH_UP_PAGE],
+    );
+    for (const row of rows) {
+      if (row.translated === null) {
+        if (row.received_at > storedBy) {
+          waiting = true;
+          break pages;
+        }
+        const [event] = await listEvents(store.sql, stream.device_id, row.seq - 1, 1, stream.incarnation);
+        if (event && (await recordLockEvent(store, event, now))) translated.push(event);
+      }
+      contiguous = row.seq;
+    }
+    if (rows.length < CATCH_UP_PAGE) break;
+    after = rows[rows.length - 1]!.seq;
+  }
+  // Seqs up to the ack with no stored event are ones the lock never sends again.
+  const mark = waiting ? contiguous : stream.acked;
+  if (mark > done)
+    await store.sql.run(
+      `INSERT INTO seam_lock_cursors (device_id, incarnation, seq) VALUES (?, ?, ?)
+       ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = CASE
+         WHEN excluded.seq > seam_lock_cursors.seq THEN excluded.seq ELSE seam_lock_cursors.seq END`,
+      [stream.device_id, stream.incarnation, mark],
+    );
+  return translated;
+}
+
+/**
+ * Whether the lock's last `remote_lock` before `seq` (since the last time it reported
+ * itself locked) came from the gateway: read from the stored stream, so any worker
+ * answers the same.
+ */
+async function lockedByGateway(store: SeamStore, event: StoredEvent): Promise<boolean> {
+  const before = await store.sql.all<{ type: string; data: string }>(
+    `SELECT type, data FROM events WHERE device_id = ? AND incarnation = ? AND seq < ?
+       AND type IN ('remote_lock', 'lock_state') ORDER BY seq DESC LIMIT 20`,
+    [event.deviceId, event.incarnation, event.seq],
+  );
+  for (const row of before) {
+    const data = JSON.parse(row.data) as Record<string, unknown>;
+    if (row.type === 'remote_lock') return data.by === 'gateway';
+    if (data.state === 'locked') return false;
+  }
+  return false;
+}
+
+async function seamEventFor(store: SeamStore, event: StoredEvent, now: number): Promise<void> {
   const at = Date.parse(event.at);
   const occurredAt = Number.isFinite(at) ? at : now;
   const base = {
@@ -150,27 +251,36 @@ function seamEventFor(store: SeamStore, event: StoredEvent, now: number): void {
     source: `${event.deviceId}/${event.incarnation}/${event.seq}`,
   };
   const data = event.data;
-  let pending = remoteLockPending.get(store);
-  if (!pending) {
-    pending = new Map();
-    remoteLockPending.set(store, pending);
-  }
   if (event.type === 'decision') {
     const accessCodeId =
-      accessCodeIdForRef(store, data.code_ref) ?? accessCodeIdForOffline(store, data.code_name);
+      (await accessCodeIdForRef(store, data.code_ref)) ??
+      (await accessCodeIdForOffline(store, data.code_name));
     const fields: EventFields = accessCodeId ? { access_code_id: accessCodeId } : {};
     if (data.outcome === 'granted')
-      recordEvent(store, { ...base, type: 'lock.unlocked', fields: { ...fields, method: 'keycode' } }, now);
-    else recordEvent(store, { ...base, type: 'lock.access_denied', fields }, now);
+      await recordEvent(
+        store,
+        { ...base, type: 'lock.unlocked', fields: { ...fields, method: 'keycode' } },
+        now,
+      );
+    else await recordEvent(store, { ...base, type: 'lock.access_denied', fields }, now);
   } else if (event.type === 'remote_unlock') {
     const method = data.by === 'gateway' ? 'seamapi' : 'unknown';
-    recordEvent(store, { ...base, type: 'lock.unlocked', fields: { method } }, now);
-  } else if (event.type === 'remote_lock') {
-    pending.set(event.deviceId, data.by === 'gateway');
+    await recordEvent(store, { ...base, type: 'lock.unlocked', fields: { method } }, now);
   } else if (event.type === 'lock_state' && data.state === 'locked') {
-    const method = pending.get(event.deviceId) ? 'seamapi' : 'unknown';
-    pending.delete(event.deviceId);
-    recordEvent(store, { ...base, type: 'lock.locked', fields: { method } }, now);
+    const method = (await lockedByGateway(store, event)) ? 'seamapi' : 'unknown';
+    await recordEvent(store, { ...base, type: 'lock.locked', fields: { method } }, now);
+  } else if ((event.type === 'code_added' || event.type === 'code_removed') && data.source === 'local') {
+    // A code added or removed at the lock itself (docs/protocol.md, Events): an unmanaged code.
+    if (typeof data.code_id !== 'number') return;
+    const known = typeof data.created_at === 'number' ? data.created_at : undefined;
+    const accessCodeId =
+      event.type === 'code_added'
+        ? await rememberUnmanaged(store, event.deviceId, data.code_id, known, now)
+        : await forgetUnmanaged(store, event.deviceId, data.code_id, known);
+    if (accessCodeId === undefined) return;
+    const type =
+      event.type === 'code_added' ? 'access_code.unmanaged.created' : 'access_code.unmanaged.removed';
+    await recordEvent(store, { ...base, type, fields: { access_code_id: accessCodeId } }, now);
   }
 }
 
@@ -197,7 +307,7 @@ export interface EventFilter {
 }
 
 /** Events newest first, as Seam lists them. */
-export function listSeamEvents(store: SeamStore, filter: EventFilter) {
+export async function listSeamEvents(store: SeamStore, filter: EventFilter) {
   const where: string[] = [];
   const args: unknown[] = [];
   const within = (column: string, values: string[] | undefined) => {
@@ -206,7 +316,7 @@ export function listSeamEvents(store: SeamStore, filter: EventFilter) {
     args.push(...values);
   };
   within('device_id', filter.deviceIds);
-  within("json_extract(fields, '$.access_code_id')", filter.accessCodeIds);
+  within('access_code_id', filter.accessCodeIds);
   within('event_type', filter.eventTypes);
   if (filter.since !== undefined) {
     where.push('occurred_at >= ?');
@@ -216,17 +326,19 @@ export function listSeamEvents(store: SeamStore, filter: EventFilter) {
     where.push('occurred_at <= ?');
     args.push(filter.until);
   }
-  const sql = `SELECT * FROM seam_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const text = `SELECT * FROM seam_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY occurred_at DESC, created_at DESC LIMIT ?`;
-  return store.db
-    .prepare<unknown[], EventRow>(sql)
-    .all(...args, filter.limit)
-    .flatMap((row) => {
-      const device = deviceByLockId(store, row.device_id);
-      return device ? [toSeamEvent(store, row, device)] : [];
-    });
+  const rows = await store.sql.all<EventRow>(text, [...args, filter.limit]);
+  const devices = new Map<string, DeviceRow | undefined>();
+  const listed = [];
+  for (const row of rows) {
+    if (!devices.has(row.device_id)) devices.set(row.device_id, await deviceByLockId(store, row.device_id));
+    const device = devices.get(row.device_id);
+    if (device) listed.push(toSeamEvent(store, row, device));
+  }
+  return listed;
 }
 
-export function eventById(store: SeamStore, eventId: string): EventRow | undefined {
-  return store.db.prepare<[string], EventRow>('SELECT * FROM seam_events WHERE event_id = ?').get(eventId);
+export function eventById(store: SeamStore, eventId: string): Promise<EventRow | undefined> {
+  return store.sql.get<EventRow>('SELECT * FROM seam_events WHERE event_id = ?', [eventId]);
 }

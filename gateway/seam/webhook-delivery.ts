@@ -6,9 +6,8 @@ import { signDelivery } from './webhooks.ts';
 
 interface DueDelivery {
   delivery_id: string;
+  webhook_id: string;
   attempts: number;
-  url: string;
-  secret: string;
   event_id: string;
 }
 
@@ -21,7 +20,13 @@ export interface DelivererOptions {
   log?: Logger;
 }
 
-/** Sends queued deliveries, oldest first, and reschedules the ones that fail. */
+/**
+ * Sends queued deliveries, oldest first, and reschedules the ones that fail. Several
+ * workers may share one database: a worker claims the deliveries it sends (an atomic
+ * UPDATE ... RETURNING that moves their next attempt past its own request timeout), so
+ * no other worker sends the same attempt; a worker that dies mid-send leaves its claim
+ * to expire, and another sends it then.
+ */
 export class WebhookDeliverer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -54,45 +59,75 @@ export class WebhookDeliverer {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.deliverDue().finally(() => this.schedule());
+      // A database that fails for a moment (a PostgreSQL restart) delays deliveries, no more.
+      this.running = this.deliverDue()
+        .catch((error: Error) => {
+          if (!this.stopped) this.options.log?.warn('webhook delivery pass failed', { error: error.message });
+        })
+        .finally(() => this.schedule());
     }, this.pollMs);
   }
 
-  /** One pass over the deliveries that are due. */
-  async deliverDue(now = Date.now()): Promise<void> {
-    const due = this.store.db
-      .prepare<[number], DueDelivery>(
-        `SELECT d.delivery_id, d.attempts, d.event_id, w.url, w.secret
-         FROM seam_webhook_deliveries d JOIN seam_webhooks w ON w.webhook_id = d.webhook_id
-         WHERE d.delivered_at IS NULL AND d.next_attempt_at <= ?
-         ORDER BY d.next_attempt_at, d.delivery_id LIMIT 50`,
-      )
-      .all(now);
-    for (const delivery of due) {
-      if (this.stopped) return;
-      await this.deliver(delivery);
+  /**
+   * One pass over the deliveries that are due (at most 50, oldest first). Each claim reads
+   * the clock afresh: a pass of slow receivers outlasts a claim made from its start time,
+   * and another worker would send a delivery this one is still sending.
+   */
+  async deliverDue(): Promise<void> {
+    for (let sent = 0; sent < 50 && !this.stopped; ) {
+      const claimed = await this.claimNext(Date.now());
+      if (claimed.length === 0) return;
+      for (const delivery of claimed) {
+        sent++;
+        await this.deliver(delivery);
+      }
     }
   }
 
+  /**
+   * Takes the oldest due delivery for this worker: its next attempt moves past this
+   * worker's request timeout (the claim), in one atomic statement. The due condition is
+   * repeated in the outer WHERE: a PostgreSQL worker that waited on another's row lock
+   * re-checks it on the row the other committed, and skips it (SKIP LOCKED spares it
+   * the wait). The subquery is a scalar one (evaluated once); every row the statement
+   * returns is this worker's to send.
+   */
+  private claimNext(now: number): Promise<DueDelivery[]> {
+    const sql = this.store.sql;
+    const skipLocked = sql.dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+    return sql.all<DueDelivery>(
+      `UPDATE seam_webhook_deliveries SET next_attempt_at = ?
+       WHERE delivered_at IS NULL AND next_attempt_at <= ? AND delivery_id = (
+         SELECT delivery_id FROM seam_webhook_deliveries
+         WHERE delivered_at IS NULL AND next_attempt_at <= ?
+         ORDER BY next_attempt_at, delivery_id LIMIT 1 ${skipLocked})
+       RETURNING delivery_id, webhook_id, attempts, event_id`,
+      [now + 2 * this.requestTimeoutMs, now, now],
+    );
+  }
+
   private async deliver(delivery: DueDelivery): Promise<void> {
-    const event = this.store.db
-      .prepare<[string], EventRow>('SELECT * FROM seam_events WHERE event_id = ?')
-      .get(delivery.event_id);
-    const device = event && deviceByLockId(this.store, event.device_id);
-    if (!event || !device) {
-      this.store.db
-        .prepare('DELETE FROM seam_webhook_deliveries WHERE delivery_id = ?')
-        .run(delivery.delivery_id);
+    const sql = this.store.sql;
+    const event = await sql.get<EventRow>('SELECT * FROM seam_events WHERE event_id = ?', [
+      delivery.event_id,
+    ]);
+    const webhook = await sql.get<{ url: string; secret: string }>(
+      'SELECT url, secret FROM seam_webhooks WHERE webhook_id = ?',
+      [delivery.webhook_id],
+    );
+    const device = event && (await deviceByLockId(this.store, event.device_id));
+    if (!event || !device || !webhook) {
+      await sql.run('DELETE FROM seam_webhook_deliveries WHERE delivery_id = ?', [delivery.delivery_id]);
       return;
     }
     const body = JSON.stringify(toSeamEvent(this.store, event, device));
     let failure: string | undefined;
     try {
-      const response = await fetch(delivery.url, {
+      const response = await fetch(webhook.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...signDelivery(delivery.secret, delivery.delivery_id, body),
+          ...signDelivery(webhook.secret, delivery.delivery_id, body),
         },
         body,
         signal: AbortSignal.timeout(this.requestTimeoutMs),
@@ -102,22 +137,29 @@ export class WebhookDeliverer {
     } catch (error) {
       failure = (error as Error).message;
     }
-    if (this.stopped && failure) return;
     const now = Date.now();
     if (failure === undefined) {
-      this.store.db
-        .prepare(
-          'UPDATE seam_webhook_deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE delivery_id = ?',
-        )
-        .run(now, delivery.delivery_id);
+      await sql.run(
+        'UPDATE seam_webhook_deliveries SET delivered_at = ?, attempts = attempts + 1 WHERE delivery_id = ?',
+        [now, delivery.delivery_id],
+      );
+      return;
+    }
+    // Stopping mid-send: the claim is given back, so the next start sends it at once.
+    if (this.stopped) {
+      await sql
+        .run('UPDATE seam_webhook_deliveries SET next_attempt_at = ? WHERE delivery_id = ?', [
+          now,
+          delivery.delivery_id,
+        ])
+        .catch(() => undefined);
       return;
     }
     const delay = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** delivery.attempts);
-    this.store.db
-      .prepare(
-        'UPDATE seam_webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?',
-      )
-      .run(now + delay, failure, delivery.delivery_id);
+    await sql.run(
+      'UPDATE seam_webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE delivery_id = ?',
+      [now + delay, failure, delivery.delivery_id],
+    );
     this.options.log?.warn('webhook delivery failed; retrying', {
       delivery_id: delivery.delivery_id,
       attempts: delivery.attempts + 1,

@@ -26,12 +26,12 @@ export function toSeamWebhook(row: WebhookRow) {
   };
 }
 
-export function createWebhook(
+export async function createWebhook(
   store: SeamStore,
   url: string,
   eventTypes: string[],
   now = Date.now(),
-): WebhookRow {
+): Promise<WebhookRow> {
   const row: WebhookRow = {
     webhook_id: randomUUID(),
     url,
@@ -39,52 +39,63 @@ export function createWebhook(
     event_types: JSON.stringify(eventTypes),
     created_at: now,
   };
-  store.db
-    .prepare(
-      'INSERT INTO seam_webhooks (webhook_id, url, secret, event_types, created_at) VALUES (@webhook_id, @url, @secret, @event_types, @created_at)',
-    )
-    .run(row);
+  await store.sql.run(
+    'INSERT INTO seam_webhooks (webhook_id, url, secret, event_types, created_at) VALUES (?, ?, ?, ?, ?)',
+    [row.webhook_id, row.url, row.secret, row.event_types, row.created_at],
+  );
   return row;
 }
 
-export function webhookById(store: SeamStore, id: string): WebhookRow | undefined {
-  return store.db.prepare<[string], WebhookRow>('SELECT * FROM seam_webhooks WHERE webhook_id = ?').get(id);
+export function webhookById(store: SeamStore, id: string): Promise<WebhookRow | undefined> {
+  return store.sql.get<WebhookRow>('SELECT * FROM seam_webhooks WHERE webhook_id = ?', [id]);
 }
 
-export function listWebhooks(store: SeamStore): WebhookRow[] {
-  return store.db
-    .prepare<[], WebhookRow>('SELECT * FROM seam_webhooks ORDER BY created_at, webhook_id')
-    .all();
+export function listWebhooks(store: SeamStore): Promise<WebhookRow[]> {
+  return store.sql.all<WebhookRow>('SELECT * FROM seam_webhooks ORDER BY created_at, webhook_id');
 }
 
-export function updateWebhookEventTypes(store: SeamStore, id: string, eventTypes: string[]): boolean {
-  return (
-    store.db
-      .prepare('UPDATE seam_webhooks SET event_types = ? WHERE webhook_id = ?')
-      .run(JSON.stringify(eventTypes), id).changes === 1
-  );
+export async function updateWebhookEventTypes(
+  store: SeamStore,
+  id: string,
+  eventTypes: string[],
+): Promise<boolean> {
+  const { changes } = await store.sql.run('UPDATE seam_webhooks SET event_types = ? WHERE webhook_id = ?', [
+    JSON.stringify(eventTypes),
+    id,
+  ]);
+  return changes === 1;
 }
 
 /** Deletes the webhook and the deliveries still queued for it. */
-export function deleteWebhook(store: SeamStore, id: string): boolean {
-  return store.db
-    .transaction(() => {
-      store.db.prepare('DELETE FROM seam_webhook_deliveries WHERE webhook_id = ?').run(id);
-      return store.db.prepare('DELETE FROM seam_webhooks WHERE webhook_id = ?').run(id).changes === 1;
-    })
-    .immediate();
+export function deleteWebhook(store: SeamStore, id: string): Promise<boolean> {
+  return store.sql.transaction(async () => {
+    await store.sql.run('DELETE FROM seam_webhook_deliveries WHERE webhook_id = ?', [id]);
+    return (await store.sql.run('DELETE FROM seam_webhooks WHERE webhook_id = ?', [id])).changes === 1;
+  });
 }
 
+/** Svix message ids: `msg_` and 24 hex digits. */
+const deliveryId = () => `msg_${randomBytes(12).toString('hex')}`;
+
 /** Queues the event for every webhook that takes its type (`*` takes all). Called in the event's transaction. */
-export function queueDeliveries(store: SeamStore, eventId: string, eventType: string, now: number): void {
-  store.db
-    .prepare(
+export async function queueDeliveries(
+  store: SeamStore,
+  eventId: string,
+  eventType: string,
+  now: number,
+): Promise<void> {
+  const hooks = await store.sql.all<{ webhook_id: string; event_types: string }>(
+    'SELECT webhook_id, event_types FROM seam_webhooks',
+  );
+  for (const hook of hooks) {
+    const types = JSON.parse(hook.event_types) as string[];
+    if (!types.includes('*') && !types.includes(eventType)) continue;
+    await store.sql.run(
       `INSERT INTO seam_webhook_deliveries (delivery_id, webhook_id, event_id, attempts, next_attempt_at)
-       SELECT 'msg_' || lower(hex(randomblob(12))), webhook_id, ?, 0, ?
-       FROM seam_webhooks
-       WHERE EXISTS (SELECT 1 FROM json_each(seam_webhooks.event_types) WHERE value IN ('*', ?))`,
-    )
-    .run(eventId, now, eventType);
+       VALUES (?, ?, ?, 0, ?)`,
+      [deliveryId(), hook.webhook_id, eventId, now],
+    );
+  }
 }
 
 /** The Svix-style headers for one delivery of `body`. */

@@ -35,9 +35,12 @@ const chipName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.,:@-]{0,63}$/, { error: CHIP_EXPECTED });
 /** Line offsets within one chip; the uAPI caps a chip far below this. */
 const lineOffset = intIn(0, 511);
-const bias = z.enum(['as-is', 'disable', 'pull-up', 'pull-down'], {
-  error: required('expected "as-is", "disable", "pull-up" or "pull-down"'),
-});
+/** `disabled` is libgpiod v2's spelling of v1's `disable`; both mean no pull. */
+const bias = z
+  .enum(['as-is', 'disable', 'disabled', 'pull-up', 'pull-down'], {
+    error: required('expected "as-is", "disabled", "pull-up" or "pull-down"'),
+  })
+  .transform((value) => (value === 'disabled' ? 'disable' : value));
 const absolutePath = z
   .string({ error: required('expected an absolute path') })
   .startsWith('/', { error: 'expected an absolute path' });
@@ -113,9 +116,15 @@ const boardSchema = z
     description: z.string().optional(),
     gpio: section({
       chip: chipName,
-      /** How long a line holder must stay up before its value counts as set. */
-      settleMs: intIn(0, 1000).default(30),
-      /** Directory holding the gpiod tools; by default they are looked up on PATH. */
+      /**
+       * `uapi` (default): the kernel's GPIO v2 character-device interface in process,
+       * through the native addon. `gpiod-tools`: the gpioset/gpiomon processes, chosen
+       * only here, never as a silent fallback.
+       */
+      backend: z.enum(['uapi', 'gpiod-tools'], { error: 'expected "uapi" or "gpiod-tools"' }).default('uapi'),
+      /** gpiod-tools only: how long a line holder must stay up before its value counts as set. */
+      settleMs: intIn(0, 1000).optional(),
+      /** gpiod-tools only: directory holding the tools; by default they are looked up on PATH. */
       toolsDir: absolutePath.optional(),
     }),
     relay: z.discriminatedUnion('mode', [strikeRelay, motorRelay], {
@@ -131,7 +140,22 @@ const boardSchema = z
       keymap: z.record(keyName, keyValue).optional(),
       pollMs: intIn(5, 1000).default(20),
       reconnectMs: intIn(100, 60_000).default(1000),
+      /**
+       * Take the device exclusively (EVIOCGRAB), so no other reader (the console, anyone
+       * in the `input` group) sees the PIN digits. Needs the native addon; false only
+       * for a device that is not an input event node (a test FIFO).
+       */
+      grab: flag.default(true),
     }),
+    /** A Wiegand reader or keypad (26/34-bit frames) on two inputs: D0 and D1, idle high. */
+    wiegand: section({
+      chip: chipName.optional(),
+      d0: lineOffset,
+      d1: lineOffset,
+      bias: bias.default('as-is'),
+      /** Silence after the last bit that ends a frame. */
+      frameGapMs: intIn(5, 5000).default(25),
+    }).optional(),
     rtc: section({
       /**
        * The RTC by its driver's name (`rtc-ds1307` for a DS3231; first word of
@@ -155,6 +179,19 @@ const boardSchema = z
     indicator: section({ led: ledLines.optional(), buzzer: buzzerLine.optional() }).default({}),
   })
   .superRefine((board, ctx) => {
+    if (board.gpio.backend === 'uapi') {
+      for (const field of ['settleMs', 'toolsDir'] as const) {
+        if (board.gpio[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['gpio', field], message: 'only for backend "gpiod-tools"' });
+      }
+    }
+    if (board.wiegand && board.gpio.backend !== 'uapi') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['wiegand'],
+        message: 'needs gpio.backend "uapi" (tool processes cannot order the edges of D0 and D1)',
+      });
+    }
     if (
       board.relay.mode === 'strike' &&
       board.relay.failMode === 'fail-safe' &&
@@ -185,6 +222,7 @@ export type StrikeRelayConfig = z.output<typeof strikeRelay>;
 export type MotorRelayConfig = z.output<typeof motorRelay>;
 export type InputLineConfig = z.output<typeof inputLine>;
 export type SwitchLineConfig = z.output<typeof switchLine>;
+export type WiegandConfig = NonNullable<z.output<typeof boardSchema>['wiegand']>;
 
 export interface LineUse {
   /** Board-file field, e.g. `board.relay.unlockLine`. */
@@ -208,6 +246,10 @@ export function lineUses(board: z.input<typeof boardSchema> & { gpio: { chip: st
     add('board.relay.unlockedStop.line', relay.unlockedStop.chip, relay.unlockedStop.line);
   }
   add('board.door.line', board.door.chip, board.door.line);
+  if (board.wiegand) {
+    add('board.wiegand.d0', board.wiegand.chip, board.wiegand.d0);
+    add('board.wiegand.d1', board.wiegand.chip, board.wiegand.d1);
+  }
   for (const name of ['exitButton', 'tamper', 'powerFail'] as const) {
     const input = board.inputs?.[name];
     if (input) add(`board.inputs.${name}.line`, input.chip, input.line);

@@ -46,3 +46,15 @@ export class DevicesMissingError extends Error {
     this.name = 'DevicesMissingError';
   }
 }
+
+/** The keypad could not be taken exclusively (EVIOCGRAB), so its digits could leak to other readers. */
+export class KeypadGrabError extends Error {
+  readonly code = 'KEYPAD_NOT_EXCLUSIVE';
+
+  constructor(path: string, reason: string) {
+    super(
+      `board.keypad.grab: ${path} could not be taken exclusively (${reason}); another program holds it, or it is not an input event device (grab: false is only for a test FIFO)`,
+    );
+    this.name = 'KeypadGrabError';
+  }
+}

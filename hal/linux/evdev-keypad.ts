@@ -15,6 +15,8 @@ export interface InputDevice {
 }
 
 export type OpenInputDevice = (path: string) => Promise<InputDevice>;
+/** Takes an opened device exclusively (EVIOCGRAB); throws if it cannot. */
+export type GrabInputDevice = (device: InputDevice) => void;
 export type StatPath = (path: string) => Promise<{ ino: number; dev: number }>;
 
 /** Non-blocking, so a poll never parks a libuv worker thread on an idle keypad. */
@@ -30,6 +32,8 @@ export interface EvdevKeypadOptions {
   /** How often to look for the device again after it went away. */
   reconnectMs: number;
   open?: OpenInputDevice;
+  /** Called on every (re)open before any event is read; a device it refuses is not used. */
+  grab?: GrabInputDevice;
   statPath?: StatPath;
   log?: HalLog;
 }
@@ -142,6 +146,7 @@ export class EvdevKeypad implements Keypad {
     const device = await this.openDevice(this.options.path);
     try {
       this.identity = await device.stat();
+      this.options.grab?.(device);
     } catch (error) {
       await device.close().catch(() => undefined);
       throw error;

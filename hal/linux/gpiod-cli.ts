@@ -5,10 +5,9 @@ import type {
   GpioInput,
   GpioOutput,
   InputRequest,
-  LineAddress,
   OutputRequest,
 } from './gpio-backend.ts';
-import { checkLineValue } from './gpio-backend.ts';
+import { checkAddress, checkLineValue } from './gpio-backend.ts';
 import { type GpiodMajor, parseChipList, parseGpiodVersion } from './gpiod-args.ts';
 import { CliInput } from './gpiod-input.ts';
 import { CliOutput } from './gpiod-output.ts';
@@ -101,14 +100,5 @@ export class GpiodCliBackend implements GpioBackend {
 
   async close(): Promise<void> {
     await Promise.all([...this.held].map((line) => line.release()));
-  }
-}
-
-function checkAddress(address: LineAddress): void {
-  if (typeof address.chip !== 'string' || !/^gpiochip\d+$/.test(address.chip)) {
-    throw new TypeError(`request.chip must be a chip name like gpiochip0, got ${String(address.chip)}`);
-  }
-  if (!Number.isInteger(address.line) || address.line < 0) {
-    throw new RangeError(`request.line must be an integer >= 0, got ${address.line}`);
   }
 }

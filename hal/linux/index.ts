@@ -3,21 +3,29 @@ import type { Scheduler } from '../scheduler.ts';
 import { type BoardConfig, loadBoardConfig } from './board-config.ts';
 import { outputsOnAtBoot } from './boot-pulls.ts';
 import { findKeypadAndRtc } from './device-check.ts';
-import { DevicesMissingError } from './errors.ts';
-import { EvdevKeypad, type OpenInputDevice } from './evdev-keypad.ts';
+import { DeviceMissingError, DevicesMissingError, KeypadGrabError } from './errors.ts';
+import { EvdevKeypad, type GrabInputDevice, type InputDevice, type OpenInputDevice } from './evdev-keypad.ts';
 import type { GpioBackend } from './gpio-backend.ts';
 import { createGpiodCliBackend } from './gpiod-cli.ts';
 import { inputEventSizeFor } from './input-event.ts';
 import { buildKeymap } from './keymap.ts';
-import { type HalLog, jsonLog } from './log.ts';
-import { openActuator, openDoor, openIndicator, openInputs } from './open-devices.ts';
+import { errorCode, errorMessage, type HalLog, jsonLog } from './log.ts';
+import { openActuator, openDoor, openIndicator, openInputs, openWiegand } from './open-devices.ts';
 import { resolveBoardChips } from './resolve-devices.ts';
 import { driveOutputsSafe, type SafeOutputResult } from './safe-outputs.ts';
 import type { WaitFn } from './switched-output.ts';
 import { hwclockSetter, type SetRtcFn, SysfsRtc } from './sysfs-rtc.ts';
+import { UapiBackend } from './uapi-backend.ts';
+import { loadGpioAddon } from './uapi-native.ts';
 
 export type { BoardConfig } from './board-config.ts';
-export { BoardConfigError, DeviceMissingError, DevicesMissingError, GpioError } from './errors.ts';
+export {
+  BoardConfigError,
+  DeviceMissingError,
+  DevicesMissingError,
+  GpioError,
+  KeypadGrabError,
+} from './errors.ts';
 export type { ChipInfo, GpioBackend, GpioInput, GpioOutput } from './gpio-backend.ts';
 export { assertAllSafe, type SafeOutputResult } from './safe-outputs.ts';
 
@@ -30,6 +38,8 @@ export interface LinuxHalDeps {
   /** `/sys`: where class/rtc/rtcN/since_epoch is read. */
   sysfsRoot?: string;
   openInputDevice?: OpenInputDevice;
+  /** EVIOCGRAB through the native addon by default (when `keypad.grab` is on). */
+  grabInputDevice?: GrabInputDevice;
   setRtc?: SetRtcFn;
   /** Architecture deciding the input_event size when the board says "auto". */
   arch?: string;
@@ -68,7 +78,7 @@ export async function openLinuxHal(
   const log = deps.log ?? jsonLog;
   const devRoot = deps.devRoot ?? '/dev';
   const sysfsRoot = deps.sysfsRoot ?? '/sys';
-  const gpio = deps.gpio ?? (await gpiodBackend(configured, log));
+  const gpio = deps.gpio ?? (await gpiodBackend(configured, log, devRoot));
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
     const { board, labels } = resolveBoardChips(configured, await gpio.listChips());
@@ -82,6 +92,8 @@ export async function openLinuxHal(
     const door = await openDoor(gpio, board, scheduler);
     opened.push(door);
     const inputs = await openInputs(gpio, board, scheduler, opened);
+    const wiegand = await openWiegand(gpio, board, scheduler);
+    if (wiegand) opened.push(wiegand);
     const { missing, rtcDevice } = await findKeypadAndRtc(board, sysfsRoot);
     if (missing.length === 1) throw missing[0];
     if (missing.length > 1) throw new DevicesMissingError(missing);
@@ -93,6 +105,7 @@ export async function openLinuxHal(
         pollMs: board.keypad.pollMs,
         reconnectMs: board.keypad.reconnectMs,
         open: deps.openInputDevice,
+        grab: board.keypad.grab ? (deps.grabInputDevice ?? evdevGrab(board.keypad.device)) : undefined,
         log,
       },
       scheduler,
@@ -116,6 +129,7 @@ export async function openLinuxHal(
       indicator,
       door,
       inputs,
+      ...(wiegand ? { wiegand } : {}),
       close() {
         closing ??= (async () => {
           actuator.stop();
@@ -123,6 +137,7 @@ export async function openLinuxHal(
             actuator.close(),
             door.close(),
             ...Object.values(inputs).map((input) => input.close()),
+            wiegand?.close(),
             indicator.close(),
             keypad.close(),
             rtc.close(),
@@ -140,8 +155,40 @@ export async function openLinuxHal(
   }
 }
 
-function gpiodBackend(board: BoardConfig, log: HalLog): Promise<GpioBackend> {
-  return createGpiodCliBackend({ toolsDir: board.gpio.toolsDir, settleMs: board.gpio.settleMs, log });
+/** EVIOCGRAB on the keypad's fd; without the addon, `keypad.grab` cannot be honoured and the start is refused. */
+function evdevGrab(path: string): GrabInputDevice {
+  const { addon, problem } = loadGpioAddon();
+  if (!addon)
+    throw new DeviceMissingError('board.keypad.grab', 'EVIOCGRAB', `${problem}, or set "grab": false`);
+  return (device: InputDevice) => {
+    const fd = (device as { fd?: unknown }).fd;
+    if (typeof fd !== 'number') throw new KeypadGrabError(path, 'no file descriptor');
+    try {
+      addon.grab(fd, true);
+    } catch (error) {
+      throw Object.assign(new KeypadGrabError(path, errorMessage(error)), {
+        errno: errorCode(error),
+      });
+    }
+  };
+}
+
+/**
+ * The backend the board file names: the in-process uAPI (default), or the gpiod tools
+ * when `gpio.backend` says "gpiod-tools". A missing addon is an error naming the field,
+ * never a silent switch to the tools.
+ */
+export async function gpiodBackend(board: BoardConfig, log: HalLog, devRoot = '/dev'): Promise<GpioBackend> {
+  if (board.gpio.backend === 'gpiod-tools')
+    return createGpiodCliBackend({ toolsDir: board.gpio.toolsDir, settleMs: board.gpio.settleMs, log });
+  const { addon, problem } = loadGpioAddon();
+  if (!addon)
+    throw new DeviceMissingError(
+      'board.gpio.backend',
+      'the "uapi" backend',
+      `${problem}, or set "backend": "gpiod-tools"`,
+    );
+  return new UapiBackend(addon, { devRoot, log });
 }
 
 /**

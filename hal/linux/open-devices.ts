@@ -6,6 +6,7 @@ import { GpioDoorSensor } from './door-sensor.ts';
 import type { GpioBackend, LineAddress } from './gpio-backend.ts';
 import { GpioIndicator, type IndicatorLines } from './gpio-indicator.ts';
 import { GpioSwitch } from './gpio-switch.ts';
+import { GpioWiegand } from './gpio-wiegand.ts';
 import type { HalLog } from './log.ts';
 import { MotorActuator } from './motor-actuator.ts';
 import { StrikeActuator } from './strike-actuator.ts';
@@ -131,4 +132,15 @@ export async function openIndicator(
     lines.buzzer = await openOutput(gpio, address, buzzer.activeLow, scheduler, log, 'indicator');
   }
   return new GpioIndicator(lines, scheduler);
+}
+
+/** The board's Wiegand reader, if it has one: D0 and D1 as one ordered edge request. */
+export async function openWiegand(
+  gpio: GpioBackend,
+  board: BoardConfig,
+  scheduler: Scheduler,
+): Promise<GpioWiegand | undefined> {
+  const wiegand = board.wiegand;
+  if (!wiegand) return undefined;
+  return GpioWiegand.open(gpio, { ...wiegand, chip: wiegand.chip ?? board.gpio.chip }, scheduler);
 }

@@ -71,6 +71,7 @@ export function resolveBoardChips(
     gpio: { ...board.gpio, chip: map(board.gpio.chip)! },
     relay,
     door: { ...board.door, chip: map(board.door.chip) },
+    ...(board.wiegand ? { wiegand: { ...board.wiegand, chip: map(board.wiegand.chip) } } : {}),
     inputs: Object.fromEntries(
       Object.entries(board.inputs).map(([name, input]) => [name, { ...input, chip: map(input.chip) }]),
     ),

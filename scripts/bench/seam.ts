@@ -43,9 +43,13 @@ export interface SeamBenchOptions {
   listed?: number;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
@@ -136,14 +140,14 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
     const bareId = 'bench-bare';
     const bareLock = await startLock(join(dir, 'bare'), bareId, broker.url);
     const dbPath = join(dir, 'gateway.db');
-    const setup = openGatewayDb(dbPath);
-    addDevice(setup, deviceId, lock.firmware.secret);
-    addDevice(setup, bareId, bareLock.lock.firmware.secret);
-    addDevice(setup, 'bench-list', new Uint8Array(32).fill(7));
-    setup.close();
+    const setup = await openGatewayDb(dbPath);
+    await addDevice(setup, deviceId, lock.firmware.secret);
+    await addDevice(setup, bareId, bareLock.lock.firmware.secret);
+    await addDevice(setup, 'bench-list', new Uint8Array(32).fill(7));
+    await setup.close();
     const running = await serveGateway({ dbPath, broker: { url: broker.url }, host: '127.0.0.1', port: 0 });
     const store = running.gateway.store;
-    const { key } = createApiKey(store.db, 'bench');
+    const { key } = await createApiKey(store.sql, 'bench');
     /** The answer's text once it is all received (parsing it is the client's work, not timed). */
     const request = async (path: string, body: unknown) => {
       const response = await fetch(`${running.url}${path}`, {
@@ -158,9 +162,9 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
     const post = async (path: string, body: unknown) =>
       JSON.parse(await request(path, body)) as Record<string, unknown>;
     try {
-      const seamDeviceId = deviceByLockId(store, deviceId)!.seam_device_id;
+      const seamDeviceId = (await deviceByLockId(store, deviceId))!.seam_device_id;
       await waitFor(
-        () => deviceByLockId(store, deviceId)!.online === 1,
+        async () => (await deviceByLockId(store, deviceId))!.online === 1,
         10_000,
         'the lock online at the gateway',
       );
@@ -174,8 +178,9 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
         });
         const id = (answer.access_code as { access_code_id: string }).access_code_id;
         await waitFor(
-          () =>
-            accessCodeState(accessCodeById(store, id)!, deviceByLockId(store, deviceId)!).status === 'set',
+          async () =>
+            accessCodeState((await accessCodeById(store, id))!, (await deviceByLockId(store, deviceId))!)
+              .status === 'set',
           10_000,
           'the code to be set',
         );
@@ -187,9 +192,9 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
       const bareMs = median(bare.slice(1));
 
       // 1,000 codes on a lock that is not connected: what is listed is what is stored.
-      const listDevice = deviceByLockId(store, 'bench-list')!;
+      const listDevice = (await deviceByLockId(store, 'bench-list'))!;
       for (let i = 0; i < listed; i++)
-        createAccessCode(store, deviceByLockId(store, 'bench-list')!, {
+        await createAccessCode(store, (await deviceByLockId(store, 'bench-list'))!, {
           name: `guest ${i}`,
           code: String(1_000_000 + i),
           startsAt: null,
@@ -199,9 +204,10 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
         });
       const listMs: number[] = [];
       const rawMs: number[] = [];
-      const query = store.db.prepare(
-        'SELECT * FROM seam_access_codes WHERE device_id = ? ORDER BY created_at',
-      );
+      const query = () =>
+        store.sql.all('SELECT * FROM seam_access_codes WHERE device_id = ? ORDER BY created_at', [
+          'bench-list',
+        ]);
       const listBody = { device_id: listDevice.seam_device_id };
       const first = await post('/access_codes/list', listBody);
       if ((first.access_codes as unknown[]).length !== listed) throw new Error('bench: list is short');
@@ -219,7 +225,7 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
         if (answer.statusCode !== 200) throw new Error(`bench: list answered ${answer.statusCode}`);
         listMs.push(performance.now() - started);
         const rawStarted = performance.now();
-        JSON.stringify(query.all('bench-list'));
+        JSON.stringify(await query());
         rawMs.push(performance.now() - rawStarted);
       }
       const listOurs = median(listMs.slice(1));
@@ -242,7 +248,7 @@ export async function benchSeam(options: SeamBenchOptions = {}): Promise<BenchRo
           name: `access_codes/list of ${listed.toLocaleString('en')} codes through the server (inject), median of ${lists}`,
           value: round(listOurs),
           unit: 'ms',
-          baselineName: 'the raw SQLite query of the same rows plus JSON.stringify',
+          baselineName: 'the raw SQLite query of the same rows (gateway/db/sql.ts) plus JSON.stringify',
           baseline: round(listRaw),
           ratio: round(listRatio),
           target: `<= ${LIST_TARGET}x raw`,

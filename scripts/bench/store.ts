@@ -29,7 +29,7 @@ export interface StoreOptions {
   stored?: number;
   /** Codes in the desired document (default 1,000). */
   desired?: number;
-  /** Fresh-store repetitions of the apply (default 7; the median counts). */
+  /** Fresh-store repetitions of the apply (default 11; the median counts). */
   applyRuns?: number;
 }
 
@@ -80,7 +80,7 @@ function applyContext(parts: StoreParts, capacity: number) {
 export async function benchStore(options: StoreOptions = {}): Promise<BenchRow[]> {
   const stored = options.stored ?? 10_000;
   const desired = options.desired ?? 1000;
-  const applyRuns = options.applyRuns ?? 7;
+  const applyRuns = options.applyRuns ?? 11;
   const { dir, remove } = benchDir('store');
   const now = Date.now();
   try {
@@ -145,6 +145,9 @@ export async function benchStore(options: StoreOptions = {}): Promise<BenchRow[]
     }
     const apply = median(applyMs);
     const insert = median(insertMs);
+    // Judged by the median of each run's own ratio: a run and its raw insert are made
+    // back to back, so a load spike on the shared machine hits both sides of a pair.
+    const applyRatio = median(applyMs.map((ms, i) => ms / insertMs[i]!));
     // A cross-check that the HMACs are not what the raw path skips: one per code.
     const hmacMs = (() => {
       const key = Buffer.alloc(32, 1);
@@ -169,11 +172,11 @@ export async function benchStore(options: StoreOptions = {}): Promise<BenchRow[]
         name: `desired/codes apply, ${desired.toLocaleString('en')} codes`,
         value: round(apply, 1),
         unit: 'ms',
-        baselineName: `raw better-sqlite3 bulk INSERT of the same rows in one transaction, fresh file (hashing the PINs: ${round(hmacMs, 1)} ms more); ours applyDesiredCodes on a fresh store`,
+        baselineName: `raw better-sqlite3 bulk INSERT of the same rows in one transaction, fresh file (hashing the PINs: ${round(hmacMs, 1)} ms more); ours applyDesiredCodes on a fresh store; medians of ${applyRuns} runs, ratio the median of each run's own`,
         baseline: round(insert, 1),
-        ratio: round(apply / insert),
+        ratio: round(applyRatio),
         target: `<= ${APPLY_TARGET}x raw`,
-        pass: apply / insert <= APPLY_TARGET,
+        pass: applyRatio <= APPLY_TARGET,
       },
     ];
   } finally {

@@ -25,10 +25,10 @@ export interface RunReport {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const CODES_PER_DOCUMENT = 100;
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (condition()) return true;
+    if (await condition()) return true;
     await sleep(50);
   }
   return condition();
@@ -50,9 +50,9 @@ export async function chaosRun(
   const deviceId = `chaos${run}`;
   const record = createProvisioning(deviceId);
   writeProvisioning(join(dir, 'p.json'), record);
-  const gatewayDb = openGatewayDb(join(dir, 'gateway.db'));
-  addDevice(gatewayDb, deviceId, record.secret);
-  const channel = new DeviceChannel(getDevice(gatewayDb, deviceId));
+  const gatewayDb = await openGatewayDb(join(dir, 'gateway.db'));
+  await addDevice(gatewayDb, deviceId, record.secret);
+  const channel = new DeviceChannel(await getDevice(gatewayDb, deviceId));
   const gateway = await GatewayClient.connect({ url: broker.url });
   let deliveries = 0;
   const gatewayLog: string[] = [];
@@ -172,19 +172,19 @@ export async function chaosRun(
       const lastSeq = () =>
         (db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM audit').get() as { n: number }).n;
       const drained = await waitFor(
-        () => outboxDepth() === 0 && advanceAck(gatewayDb, deviceId).seq === lastSeq(),
+        async () => outboxDepth() === 0 && (await advanceAck(gatewayDb, deviceId)).seq === lastSeq(),
         60_000,
       );
       if (!drained)
         report.violations.push(
-          `run ${run}: outbox not drained (${outboxDepth()} left, lock seq ${lastSeq()}, gateway ack ${advanceAck(gatewayDb, deviceId).seq})`,
+          `run ${run}: outbox not drained (${outboxDepth()} left, lock seq ${lastSeq()}, gateway ack ${(await advanceAck(gatewayDb, deviceId)).seq})`,
         );
       await lock.kill('SIGTERM');
       checkLock(db, deriveDeviceKeys(record.secret).audit, report, oneTimeNames);
       const auditSeqs = (
         db.prepare('SELECT seq FROM audit ORDER BY seq').all() as Array<{ seq: number }>
       ).map((r) => r.seq);
-      const gatewaySeqs = listEvents(gatewayDb, deviceId, 0, 1_000_000).map((e) => e.seq);
+      const gatewaySeqs = (await listEvents(gatewayDb, deviceId, 0, 1_000_000)).map((e) => e.seq);
       report.events = auditSeqs.length;
       // An event written after the drain (a time sync finishing at connect) may still be
       // queued when the lock stops: it is not lost while the lock's outbox holds it.
@@ -213,7 +213,7 @@ export async function chaosRun(
   } finally {
     await lock.kill('SIGKILL');
     await gateway.close();
-    gatewayDb.close();
+    await gatewayDb.close();
     if (report.violations.length === 0) rmSync(dir, { recursive: true, force: true });
     else {
       writeFileSync(join(dir, 'lockfw.log'), lock.log());

@@ -1,28 +1,20 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import type { MqttClient } from 'mqtt';
-import { z } from 'zod';
-import { parseCodeSpec } from '../../firmware/access/code-spec.ts';
-import { loadConfig } from '../../firmware/config.ts';
-import { type Firmware, startFirmware } from '../../firmware/firmware.ts';
-import type { LogControl } from '../../firmware/log.ts';
-import { createOfflineResolver } from '../../firmware/offline-path.ts';
-import { SyncLink } from '../../firmware/sync/link.ts';
-import { DeviceChannel, GatewayClient } from '../../gateway/client.ts';
-import { GatewayService } from '../../gateway/service.ts';
-import { addDevice, type GatewayDb, openGatewayDb } from '../../gateway/store.ts';
-import { createSimHal, type SimHal } from '../../hal/index.ts';
-import { RealScheduler } from '../../hal/scheduler.ts';
+import { describeTarget, isPostgresTarget } from '../../gateway/db/sql.ts';
+import { type GatewayDb, openGatewayDb } from '../../gateway/store.ts';
+import { CpuMeter, type CpuUse, pidsNamed } from './cpu.ts';
+import type { FromShard, ShardReport, ShardWindow, ToShard } from './protocol.ts';
 
 /**
- * The fleet: N simulated locks in one process, each a real firmware (sim HAL, its own
- * data dir and SQLite file) with its own SyncLink (own MQTT client), a gateway
- * (GatewayService: stores, deduplicates and acknowledges events, answers time requests)
- * on one more client, and a traffic model: keypad entries, signed desired/codes pushes,
- * forced reconnects. End-to-end latency is keypress to the gateway storing the decision.
+ * The fleet's coordinator: it runs nothing of the traffic itself. The locks run in
+ * `lockProcs` child processes (scripts/fleet/shard.ts), the gateway in `gateways`
+ * `lockctl serve` processes (one on a SQLite file, or a worker group on PostgreSQL), so
+ * the report can say which side saturates. It adds up what the lock processes measure,
+ * counts what the gateway stored, checks every lock's events are stored exactly once,
+ * and measures each side's CPU.
  */
 
 export interface FleetOptions {
@@ -39,12 +31,20 @@ export interface FleetOptions {
   reconnectsPerSecond: number;
   /**
    * The locks' SQLite synchronous setting after boot: `full` is the firmware's own (every
-   * decision fsynced). In one process the fleet's fsyncs queue on one thread and one disk,
-   * which real locks never do; `normal`/`off` take that out of the measurement.
+   * decision fsynced). The fleet's locks share one disk, which real locks never do;
+   * `normal`/`off` take that out of the measurement.
    */
   lockSync: 'full' | 'normal' | 'off';
   /** Device ids are PREFIX-0001...; distinct prefixes let fleets share a broker. */
   prefix: string;
+  /** Gateway processes (`lockctl serve`); more than one needs a PostgreSQL `db`. */
+  gateways: number;
+  /** Processes the locks are spread over. */
+  lockProcs: number;
+  /** The gateway database: a postgres:// URL, or a SQLite file (default: one in the run's dir). */
+  db?: string;
+  /** SIGKILL one gateway worker this long into the traffic (a worker group of two or more). */
+  killWorkerAfterMs?: number;
   /** Parent of the data dirs; a temporary dir (removed after) when absent. */
   dataDir?: string;
   /** Called about once a second with a progress line. */
@@ -53,101 +53,55 @@ export interface FleetOptions {
   stop?: Promise<void>;
 }
 
+export type Side = 'locks' | 'gateways' | 'database' | 'broker';
+
 export interface FleetReport {
   locks: number;
   broker: string;
+  gateways: {
+    processes: number;
+    db: string;
+    dialect: 'sqlite' | 'postgres';
+    workerGroup: string | null;
+    killed: number;
+  };
+  lockProcs: number;
   durationSeconds: number;
   startup: { seconds: number; connected: number };
-  traffic: {
-    targetRate: number;
-    entries: number;
-    decisions: number;
-    granted: number;
-    denied: number;
-    skippedBusy: number;
-    pushes: number;
-    pushesApplied: number;
-    reconnects: number;
-  };
-  events: { received: number; perSecond: number; decisionsPerSecond: number };
+  traffic: ShardReport['traffic'] & { targetRate: number };
+  /** Events the gateway committed during the traffic (counted in its database). */
+  events: { stored: number; perSecond: number; decisionsPerSecond: number };
+  /** Keypress to the gateway's acknowledgement of the decision (it acknowledges only what it committed). */
   latencyMs: { samples: number; p50: number; p99: number; max: number };
   pushLatencyMs: { p50: number; p99: number };
+  /** Every event each lock issued, in the gateway database once; acknowledged up to the last. */
+  exactlyOnce: { locks: number; events: number; missing: number; unacknowledged: number };
   /** One committed INSERT (WAL, synchronous=FULL) on a probe file each second: the disk's state. */
   diskCommitMs: { p50: number; p99: number };
   lockSync: 'full' | 'normal' | 'off';
-  memory: {
-    rssBeforeMb: number;
-    rssAfterStartMb: number;
-    perLockMb: number;
-    peakRssMb: number;
-    heapUsedMb: number;
-  };
-  process: {
-    cpuPercent: number;
-    eventLoopDelayMs: { p50: number; p99: number; max: number };
-    openFds: number;
-    fdLimit: number | null;
-  };
+  memory: { perLockMb: number; lockProcRssMb: number[] };
+  /** CPU during the traffic, % of one core, per side; and the machine's, % of all cores. */
+  cpu: CpuUse;
+  /** The lock processes' event-loop delay (the worst of them). */
+  lockLoopDelayMs: { p50: number; p99: number; max: number };
+  /** The side at its limit, and why; `none` when every side had room. */
+  saturated: { side: Side | 'machine' | 'none'; reason: string };
   connectedAtEnd: number;
   errors: { total: number; byKind: Record<string, number>; samples: string[] };
-  /** Firmware log lines at level warn. */
-  warnings: number;
-  /** Messages of other fleets' locks (other --prefix) on the same broker, ignored. */
-  foreignMessages: number;
+  /** Firmware warn lines (locks) and gateway warn lines. */
+  warnings: { locks: number; gateways: number };
 }
 
-/** Traffic bookkeeping for one simulated lock. */
-interface FleetLock {
-  id: string;
-  hal: SimHal;
-  firmware: Firmware;
-  link: SyncLink;
-  channel: DeviceChannel;
-  pin: string;
-  /** performance.now() of the keypress whose decision is pending. */
-  pressedAt: number | undefined;
-  revision: number;
-}
-
-const RESIDENT_PIN_BASE = 100_000;
-const DRAIN_TIMEOUT_MS = 15_000;
-const STUCK_ENTRY_MS = 10_000;
-/** The event-loop delay histogram samples this often; its values include the interval. */
-const LOOP_RESOLUTION_MS = 10;
-const reportedSchema = z
-  .object({ revision: z.number(), codes: z.array(z.record(z.string(), z.unknown())) })
-  .passthrough();
-
-const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const LOCKCTL = new URL('../lockctl.js', import.meta.url).pathname;
+const FLEET_LOCKS = new URL('../fleet-locks.js', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** File descriptors this process has open now, and its soft limit. */
-export function fdUsage(): { open: number; limit: number | null } {
-  let open = 0;
-  try {
-    open = readdirSync('/proc/self/fd').length;
-  } catch {}
-  let limit: number | null = null;
-  try {
-    const match = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (match) limit = Number(match[1]);
-  } catch {}
-  return { open, limit };
-}
-
-/** File descriptors one lock holds: its SQLite file, -wal and -shm, and its MQTT socket. */
-export const FDS_PER_LOCK = 4;
-
-/** The MQTT.js client inside a SyncLink: the fleet drops its TCP connection to force a reconnect. */
-function linkClient(link: SyncLink): MqttClient | undefined {
-  return link.mqtt;
-}
+const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /** A short, stable string for reports: the broker URL without credentials. */
 function brokerLabel(url: string): string {
@@ -161,379 +115,398 @@ function brokerLabel(url: string): string {
   }
 }
 
+/** A lock process and the IPC conversation with it. */
+class LockProc {
+  private readonly waiters = new Map<string, Array<(message: FromShard) => void>>();
+  private output = '';
+  failure: string | undefined;
+  latestWindow: ShardWindow | undefined;
+
+  constructor(
+    readonly child: ChildProcess,
+    onProgress: (line: string) => void,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => this.keep(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.keep(chunk));
+    child.on('message', (message: FromShard) => {
+      if (message.type === 'progress') onProgress(message.line);
+      else if (message.type === 'window') this.latestWindow = message.window;
+      else if (message.type === 'failed') this.failure = message.message;
+      for (const resolve of this.waiters.get(message.type)?.splice(0) ?? []) resolve(message);
+      if (message.type === 'failed')
+        for (const list of this.waiters.values()) for (const r of list.splice(0)) r(message);
+    });
+    child.on('exit', (code, signal) => {
+      this.failure ??= `lock process exited (${signal ?? code}): ${this.output.slice(-2000)}`;
+      const gone: FromShard = { type: 'failed', message: this.failure };
+      for (const list of this.waiters.values()) for (const r of list.splice(0)) r(gone);
+    });
+  }
+
+  private keep(chunk: Buffer): void {
+    this.output = (this.output + chunk.toString()).slice(-20_000);
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  send(message: ToShard): void {
+    if (this.alive && this.child.connected) this.child.send(message);
+  }
+
+  /** Sends `message` and waits for the answer of type `answer` (or the process's failure). */
+  async ask<T extends FromShard['type']>(
+    message: ToShard,
+    answer: T,
+  ): Promise<Extract<FromShard, { type: T }>> {
+    if (this.failure) throw new Error(this.failure);
+    const reply = new Promise<FromShard>((resolve) => {
+      const list = this.waiters.get(answer) ?? [];
+      list.push(resolve);
+      this.waiters.set(answer, list);
+    });
+    this.send(message);
+    const got = await reply;
+    if (got.type === 'failed') throw new Error(`lock process: ${got.message}`);
+    return got as Extract<FromShard, { type: T }>;
+  }
+}
+
+interface Gateway {
+  child: ChildProcess;
+  output: () => string;
+}
+
+async function startGateway(db: string, url: string, workerGroup: string | null): Promise<Gateway> {
+  const args = [LOCKCTL, 'serve', '--http', '127.0.0.1:0', '--db', db, '--mqtt', url];
+  if (workerGroup) args.push('--worker-group', workerGroup);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const keep = (chunk: Buffer) => {
+    text += chunk.toString();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const deadline = Date.now() + 60_000;
+  while (!text.includes('"msg":"listening"')) {
+    if (child.exitCode !== null) throw new Error(`lockctl serve exited: ${text.slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`lockctl serve did not listen within 60 s: ${text.slice(-2000)}`);
+    await sleep(100);
+  }
+  return { child, output: () => text };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Lines at a level in a gateway's JSON log. */
+function logLines(output: string, level: string): string[] {
+  return output.split('\n').filter((line) => line.includes(`"level":"${level}"`));
+}
+
+/**
+ * Which side is at its limit: a Node process or Mosquitto at (nearly) a whole core, the
+ * database at (nearly) all cores, lock processes whose event loop falls behind; else
+ * the machine as a whole when its cores are nearly all busy.
+ */
+export function saturatedSide(cpu: CpuUse, lockLoopP99Ms: number): FleetReport['saturated'] {
+  const s = cpu.sides;
+  const load: Array<[Side, number, string]> = [
+    [
+      'locks',
+      (s.locks?.maxProcessPercent ?? 0) / 100,
+      `a lock process at ${s.locks?.maxProcessPercent}% of a core`,
+    ],
+    [
+      'gateways',
+      (s.gateways?.maxProcessPercent ?? 0) / 100,
+      `a gateway process at ${s.gateways?.maxProcessPercent}% of a core`,
+    ],
+    [
+      'database',
+      (s.database?.totalPercent ?? 0) / (100 * cpu.cores),
+      `PostgreSQL at ${s.database?.totalPercent}% of a core over ${cpu.cores} cores`,
+    ],
+    [
+      'broker',
+      (s.broker?.maxProcessPercent ?? 0) / 100,
+      `Mosquitto at ${s.broker?.maxProcessPercent}% of its one core`,
+    ],
+  ];
+  if (lockLoopP99Ms > 100)
+    load.push([
+      'locks',
+      1,
+      `the lock processes' event loop ${lockLoopP99Ms} ms behind (p99): the simulation is the limit`,
+    ]);
+  const [side, ratio, reason] = load.sort((a, b) => b[1] - a[1])[0]!;
+  if (ratio >= 0.85) return { side, reason };
+  const shares = `locks ${s.locks?.totalPercent ?? 0}%, gateways ${s.gateways?.totalPercent ?? 0}%, database ${s.database?.totalPercent ?? 0}%, broker ${s.broker?.totalPercent ?? 0}% of a core`;
+  if (cpu.machinePercent >= 90)
+    return {
+      side: 'machine',
+      reason: `the machine's ${cpu.cores} cores ${cpu.machinePercent}% busy (${shares})`,
+    };
+  return { side: 'none', reason: `every side had room (${shares}; machine ${cpu.machinePercent}%)` };
+}
+
 export async function runFleet(options: FleetOptions): Promise<FleetReport> {
   const { locks: count, url } = options;
   const progress = options.onProgress ?? (() => undefined);
   const ownsRoot = !options.dataDir;
   const root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tumbler-fleet-'));
   mkdirSync(root, { recursive: true });
-  const random = Math.random;
+  const dbTarget = options.db ?? join(root, 'gateway.db');
+  const postgres = isPostgresTarget(dbTarget);
+  const workerGroup = postgres ? `fleet-${options.prefix}` : null;
+  const procs: LockProc[] = [];
+  let stopping = false;
+  void options.stop?.then(() => {
+    stopping = true;
+    for (const proc of procs) proc.send({ type: 'stop' });
+  });
+
+  const gateways: Gateway[] = [];
+  let db: GatewayDb | undefined;
   const errors = new Map<string, number>();
   const errorSamples: string[] = [];
-  let warnings = 0;
-  let foreignMessages = 0;
   const fail = (kind: string, message: string) => {
     errors.set(kind, (errors.get(kind) ?? 0) + 1);
     if (errorSamples.length < 10) errorSamples.push(`${kind}: ${message}`);
   };
-  let stopping = false;
-  void options.stop?.then(() => {
-    stopping = true;
-  });
-
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  const fleet: FleetLock[] = [];
-  let db: GatewayDb | undefined;
-  let gateway: GatewayClient | undefined;
-  let peakRss = process.memoryUsage().rss;
-  const sampleRss = () => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  };
-
-  // Latency bookkeeping: keypress time by "device/seq" until the gateway stores the event.
-  const awaiting = new Map<string, number>();
-  const latencies: number[] = [];
-  const pushLatencies: number[] = [];
-  let eventsReceived = 0;
-  let decisionsReceived = 0;
-  let windowEvents = 0;
-  let windowDecisions = 0;
-  const windowLatencies: number[] = [];
-  const pendingPushes = new Map<string, Array<{ revision: number; at: number }>>();
-  const traffic = {
-    targetRate: options.rate,
-    entries: 0,
-    decisions: 0,
-    granted: 0,
-    denied: 0,
-    skippedBusy: 0,
-    pushes: 0,
-    pushesApplied: 0,
-    reconnects: 0,
-  };
+  let killed = 0;
 
   try {
-    // --- the gateway ------------------------------------------------------------------
-    db = openGatewayDb(join(root, 'gateway.db'));
-    gateway = await GatewayClient.connect({ url });
-    const gatewayClient = gateway;
-    const byId = new Map<string, FleetLock>();
-    const service = new GatewayService(gateway, db, {
-      onEvent: (event) => {
-        eventsReceived++;
-        windowEvents++;
-        if (event.type !== 'decision') return;
-        const key = `${event.deviceId}/${event.seq}`;
-        const pressed = awaiting.get(key);
-        if (pressed === undefined) return;
-        awaiting.delete(key);
-        const ms = performance.now() - pressed;
-        latencies.push(ms);
-        windowLatencies.push(ms);
-        decisionsReceived++;
-        windowDecisions++;
-      },
-      onWarning: (message) => {
-        // Another fleet (another --prefix) on the same broker: its locks are not ours to judge.
-        const device = /unregistered device (\S+)/.exec(message)?.[1];
-        if (device !== undefined && !device.startsWith(`${options.prefix}-`)) foreignMessages++;
-        else fail('gateway_refused', message);
-      },
-    });
-    await service.start();
-    // Code pushes are done when the lock reports the revision.
-    gateway.mqtt.on('message', (topic, payload) => {
-      const match = /^lock\/([^/]+)\/reported\/codes$/.exec(topic);
-      if (!match || payload.length === 0) return;
-      const lock = byId.get(match[1]!);
-      const pending = lock && pendingPushes.get(lock.id);
-      if (!lock || !pending?.length) return;
-      const report = lock.channel.open('reported_codes', payload, reportedSchema);
-      if (!report) return;
-      const now = performance.now();
-      const done = pending.filter((p) => p.revision <= report.revision);
-      if (done.length === 0) return;
-      pendingPushes.set(
-        lock.id,
-        pending.filter((p) => p.revision > report.revision),
-      );
-      for (const push of done) {
-        traffic.pushesApplied++;
-        pushLatencies.push(now - push.at);
-      }
-      const bad = report.codes.filter((c) => c.status === 'error');
-      if (bad.length)
-        fail('push_rejected', `${lock.id} revision ${report.revision}: ${bad.length} codes refused`);
-    });
-
-    // --- the locks ----------------------------------------------------------------------
-    const fds = fdUsage();
-    const rssBefore = process.memoryUsage().rss;
-    const started = performance.now();
-    const scheduler = new RealScheduler();
-    const log: LogControl = {
-      level: 'warn',
-      sink: {
-        write: (line) => {
-          const record = JSON.parse(line) as { level: string; ns: string; msg: string; error?: string };
-          if (record.level === 'error')
-            fail('firmware_error', `${record.ns}: ${record.msg} ${record.error ?? ''}`);
-          else warnings++;
-        },
-      },
-    };
-    const revisionBase = Date.now();
+    db = await openGatewayDb(dbTarget);
     const ids = Array.from(
       { length: count },
       (_, i) => `${options.prefix}-${String(i + 1).padStart(4, '0')}`,
     );
-    // A desired/codes document left retained by an earlier run would be applied at connect.
+    const k = Math.min(options.lockProcs, count);
+    const started = performance.now();
+    // --- the locks, registered before any gateway hears them --------------------------
+    for (let p = 0; p < k; p++) {
+      const child = fork(FLEET_LOCKS, [], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+      procs.push(new LockProc(child, (line) => progress(`[locks ${p + 1}/${k}] ${line}`)));
+    }
     await Promise.all(
-      ids.map((id) =>
-        gatewayClient.mqtt.publishAsync(`lock/${id}/desired/codes`, '', { qos: 1, retain: true }),
-      ),
+      procs.map((proc, p) => {
+        const from = Math.floor((p * count) / k);
+        const to = Math.floor(((p + 1) * count) / k);
+        return proc.ask(
+          {
+            type: 'setup',
+            setup: {
+              ids: ids.slice(from, to),
+              firstIndex: from,
+              url,
+              db: dbTarget,
+              root,
+              lockSync: options.lockSync,
+              rate: (options.rate * (to - from)) / count,
+              pushesPerSecond: (options.pushesPerSecond * (to - from)) / count,
+              reconnectsPerSecond: (options.reconnectsPerSecond * (to - from)) / count,
+              validFraction: options.validFraction,
+            },
+          },
+          'registered',
+        );
+      }),
     );
-    const lastProgress = { at: 0 };
-    for (let i = 0; i < count && !stopping; i++) {
-      const id = ids[i]!;
-      const dataDir = join(root, id);
-      mkdirSync(dataDir, { recursive: true });
-      const hal = createSimHal(scheduler, { startEpochMs: Date.now() });
-      const config = loadConfig({
-        overrides: {
-          deviceId: id,
-          // A fleet-wide random mix of wrong codes must not lock keypads out for the run.
-          wrongCodeLimit: 100,
-          dailyFailureLimit: 10_000,
-        },
-      });
-      const firmware = await startFirmware({
-        dataDir,
-        hal,
-        scheduler,
-        config,
-        log,
-        offline: createOfflineResolver,
-      });
-      // Real locks each commit to their own flash; here they all wait on one disk and one thread.
-      if (options.lockSync !== 'full') firmware.db.pragma(`synchronous = ${options.lockSync.toUpperCase()}`);
-      const pin = String(RESIDENT_PIN_BASE + i);
-      const parsed = parseCodeSpec({ name: 'resident', pin, kind: 'ongoing' });
-      if (!parsed.ok) throw new Error(parsed.message);
-      const added = firmware.codes.add(parsed.spec, { now: Date.now(), capacity: config.codeCapacity });
-      // A kept data dir (--data) already has it.
-      if (!added.ok && added.error !== 'duplicate_code') throw new Error(added.message);
-      addDevice(db, id, firmware.secret);
-      const link = new SyncLink(firmware, id, {
-        url,
-        outboxMax: 100_000,
-        window: 64,
-        ackTimeoutMs: 10_000,
-        maxRoundTripMs: 2000,
-        homeAssistant: { discovery: true, allowUnlock: false },
-      });
-      const lock: FleetLock = {
-        id,
-        hal,
-        firmware,
-        link,
-        channel: new DeviceChannel({ deviceId: id, secret: firmware.secret }),
-        pin,
-        pressedAt: undefined,
-        revision: revisionBase,
-      };
-      firmware.manager.onEvent((event) => {
-        if (event.type !== 'decision' || event.record.source !== 'keypad') return;
-        traffic.decisions++;
-        if (event.record.decision.outcome === 'granted') traffic.granted++;
-        else traffic.denied++;
-        if (lock.pressedAt !== undefined) awaiting.set(`${id}/${event.record.seq}`, lock.pressedAt);
-        lock.pressedAt = undefined;
-      });
-      fleet.push(lock);
-      byId.set(id, lock);
-      link.start();
-      // Let sockets, timers and the progress line run between locks.
-      if (i % 10 === 9) await tick();
-      if (performance.now() - lastProgress.at >= 1000) {
-        lastProgress.at = performance.now();
-        sampleRss();
-        progress(`starting  ${i + 1}/${count} locks  ${connectedCount(fleet)} connected`);
-      }
+    // --- the gateway --------------------------------------------------------------------
+    for (let g = 0; g < options.gateways && !stopping; g++) {
+      progress(`starting  gateway ${g + 1}/${options.gateways}`);
+      gateways.push(await startGateway(dbTarget, url, workerGroup));
     }
-    // Everyone connected (or give up after a while and count the rest as errors).
-    const connectDeadline = performance.now() + 30_000 + count * 20;
-    while (!stopping && connectedCount(fleet) < fleet.length && performance.now() < connectDeadline) {
-      await sleep(200);
-      if (performance.now() - lastProgress.at >= 1000) {
-        lastProgress.at = performance.now();
-        progress(`connecting  ${connectedCount(fleet)}/${count} connected`);
-      }
-    }
-    // The first-connect burst (time sync, state, boot events) settles before traffic starts.
-    await sleep(1000);
+    const connected = await Promise.all(procs.map((proc) => proc.ask({ type: 'connect' }, 'connected')));
+    const connectedAtStart = connected.reduce((n, c) => n + c.connected, 0);
     const startupSeconds = (performance.now() - started) / 1000;
-    const connectedAtStart = connectedCount(fleet);
-    if (connectedAtStart < count)
-      fail('not_connected', `${count - connectedAtStart} locks did not connect at start`);
-    sampleRss();
-    const rssAfterStart = process.memoryUsage().rss;
 
     // --- traffic --------------------------------------------------------------------------
+    const meter = new CpuMeter({
+      locks: () => procs.map((p) => p.child.pid!).filter(Boolean),
+      gateways: () => gateways.map((g) => g.child.pid!).filter(Boolean),
+      database: () => (postgres ? pidsNamed(['postgres']) : []),
+      broker: () => pidsNamed(['mosquitto']),
+    });
     const probe = new Database(join(root, 'probe.db'));
     probe.pragma('journal_mode = WAL');
     probe.pragma('synchronous = FULL');
     probe.exec('CREATE TABLE IF NOT EXISTS probe (at INTEGER)');
     const probeInsert = probe.prepare<[number]>('INSERT INTO probe (at) VALUES (?)');
     const commits: number[] = [];
-    const probeCommit = () => {
+    const storedNow = async () =>
+      (
+        await db!.get<{ n: number }>('SELECT COUNT(*) AS n FROM events WHERE device_id LIKE ?', [
+          `${options.prefix}-%`,
+        ])
+      )?.n ?? 0;
+    const decisionsNow = async () =>
+      (
+        await db!.get<{ n: number }>(
+          "SELECT COUNT(*) AS n FROM events WHERE device_id LIKE ? AND type = 'decision'",
+          [`${options.prefix}-%`],
+        )
+      )?.n ?? 0;
+    const storedAtStart = await storedNow();
+    const decisionsAtStart = await decisionsNow();
+    meter.start();
+    const trafficStarted = performance.now();
+    const done = Promise.all(
+      procs.map((proc) => proc.ask({ type: 'traffic', durationMs: options.durationMs }, 'done')),
+    );
+    const killTimer =
+      options.killWorkerAfterMs !== undefined
+        ? setTimeout(() => {
+            const victim = gateways[0]?.child;
+            if (victim && victim.exitCode === null) {
+              victim.kill('SIGKILL');
+              killed++;
+              progress('SIGKILLed gateway worker 1');
+            }
+          }, options.killWorkerAfterMs)
+        : undefined;
+    let previousStored = storedAtStart;
+    let cpu: CpuUse | undefined;
+    let storedAtEnd = storedAtStart;
+    let decisionsAtEnd = decisionsAtStart;
+    let trafficSeconds = 0;
+    let finished = false;
+    void done.finally(() => {
+      finished = true;
+    });
+    for (let second = 1; !finished; second++) {
+      await Promise.race([sleep(Math.max(0, trafficStarted + second * 1000 - performance.now())), done]);
+      if (finished) break;
+      const elapsed = performance.now() - trafficStarted;
+      if (cpu === undefined && (elapsed >= options.durationMs || stopping)) {
+        cpu = meter.stop();
+        trafficSeconds = elapsed / 1000;
+        storedAtEnd = await storedNow();
+        decisionsAtEnd = await decisionsNow();
+      }
       const t0 = performance.now();
       probeInsert.run(Date.now());
-      const ms = performance.now() - t0;
-      commits.push(ms);
-      return ms;
-    };
-    loopDelay.enable();
-    const cpuBefore = process.cpuUsage();
-    const trafficStarted = performance.now();
-    const eventsAtStart = eventsReceived;
-    const decisionsAtStart = decisionsReceived;
-    let due = { entries: 0, pushes: 0, reconnects: 0 };
-    let last = performance.now();
-    let nextProgress = last + 1000;
-    const pick = () => fleet[Math.floor(random() * fleet.length)]!;
-    while (!stopping && performance.now() - trafficStarted < options.durationMs) {
-      await sleep(20);
-      const now = performance.now();
-      const dt = (now - last) / 1000;
-      last = now;
-      due = {
-        entries: due.entries + options.rate * dt,
-        pushes: due.pushes + options.pushesPerSecond * dt,
-        reconnects: due.reconnects + options.reconnectsPerSecond * dt,
-      };
-      for (; due.entries >= 1; due.entries--) {
-        let lock = pick();
-        for (let tries = 0; lock.pressedAt !== undefined && tries < 5; tries++) lock = pick();
-        if (lock.pressedAt !== undefined) {
-          if (now - lock.pressedAt > STUCK_ENTRY_MS) {
-            fail('entry_without_decision', `${lock.id}: no decision ${STUCK_ENTRY_MS} ms after the keypress`);
-            lock.pressedAt = undefined;
-          }
-          traffic.skippedBusy++;
-          continue;
-        }
-        const valid = random() < options.validFraction;
-        const digits = valid ? lock.pin : `0${String(Math.floor(random() * 1e6)).padStart(6, '0')}`;
-        lock.pressedAt = performance.now();
-        traffic.entries++;
-        lock.hal.keypad.press(`${digits}#`);
-      }
-      for (; due.pushes >= 1; due.pushes--) {
-        const lock = pick();
-        const revision = ++lock.revision;
-        // Three guests with distinct PINs, none the resident's (100000 + lock index).
-        const guests = Array.from({ length: 3 }, (_, g) => ({
-          ref: `guest-${g}`,
-          name: `guest ${g}`,
-          pin: String(200_000 + g * 250_000 + Math.floor(random() * 250_000)),
-          kind: 'ongoing',
-        }));
-        const doc = lock.channel.sign('desired_codes', {
-          revision,
-          issued_at: new Date().toISOString(),
-          codes: guests,
-        });
-        const list = pendingPushes.get(lock.id) ?? [];
-        list.push({ revision, at: performance.now() });
-        pendingPushes.set(lock.id, list);
-        traffic.pushes++;
-        gatewayClient.mqtt
-          .publishAsync(lock.channel.topics.desiredCodes, JSON.stringify(doc), { qos: 1, retain: true })
-          .catch((error: Error) => fail('push_failed', `${lock.id}: ${error.message}`));
-      }
-      for (; due.reconnects >= 1; due.reconnects--) {
-        const client = linkClient(pick().link);
-        if (!client?.connected) continue;
-        traffic.reconnects++;
-        client.stream.destroy();
-      }
-      if (now >= nextProgress) {
-        nextProgress += 1000;
-        sampleRss();
-        const commitMs = probeCommit();
-        windowLatencies.sort((a, b) => a - b);
-        const elapsed = Math.round((now - trafficStarted) / 1000);
-        progress(
-          `${String(elapsed).padStart(4)}s/${Math.round(options.durationMs / 1000)}s  ` +
-            `locks ${connectedCount(fleet)}/${count} connected  ` +
-            `events ${windowEvents}/s  decisions ${windowDecisions}/s  ` +
-            `p99 ${Math.round(percentile(windowLatencies, 0.99))} ms  ` +
-            `disk commit ${commitMs.toFixed(1)} ms  ` +
-            `errors ${[...errors.values()].reduce((a, b) => a + b, 0)}`,
-        );
-        windowEvents = 0;
-        windowDecisions = 0;
-        windowLatencies.length = 0;
-      }
+      const commitMs = performance.now() - t0;
+      commits.push(commitMs);
+      const stored = await storedNow();
+      const windows = procs.map((p) => p.latestWindow).filter((w): w is ShardWindow => w !== undefined);
+      const latencies = windows.flatMap((w) => w.latencies).sort((a, b) => a - b);
+      progress(
+        `${String(Math.round(elapsed / 1000)).padStart(4)}s/${Math.round(options.durationMs / 1000)}s  ` +
+          `locks ${windows.reduce((n, w) => n + w.connected, 0)}/${count} connected  ` +
+          `events ${stored - previousStored}/s  decisions ${windows.reduce((n, w) => n + w.decisions, 0)}/s  ` +
+          `p99 ${Math.round(percentile(latencies, 0.99))} ms  disk commit ${commitMs.toFixed(1)} ms  ` +
+          `errors ${windows.reduce((n, w) => n + w.errors, 0)}`,
+      );
+      previousStored = stored;
     }
-    const trafficSeconds = (performance.now() - trafficStarted) / 1000;
-    const cpu = process.cpuUsage(cpuBefore);
-    loopDelay.disable();
+    clearTimeout(killTimer);
+    const reports = (await done).map((d) => d.report);
+    if (cpu === undefined) {
+      cpu = meter.stop();
+      trafficSeconds = (performance.now() - trafficStarted) / 1000;
+      storedAtEnd = await storedNow();
+      decisionsAtEnd = await decisionsNow();
+    }
     probe.close();
     commits.sort((a, b) => a - b);
 
-    // --- drain: every decision pressed reaches the gateway -------------------------------
-    const drainDeadline = performance.now() + DRAIN_TIMEOUT_MS;
-    const undelivered = () => awaiting.size + fleet.filter((l) => l.pressedAt !== undefined).length;
-    // ... and every lock whose connection was dropped is back.
-    while ((undelivered() > 0 || connectedCount(fleet) < fleet.length) && performance.now() < drainDeadline) {
-      await sleep(100);
-      if (performance.now() - lastProgress.at >= 1000) {
-        lastProgress.at = performance.now();
-        progress(
-          `draining  ${undelivered()} decisions on their way, ${connectedCount(fleet)}/${count} connected`,
-        );
-      }
+    // --- exactly once: every event of every lock in the database, acknowledged -------------
+    const rows = await db.all<{ device_id: string; incarnation: string; n: number; top: number }>(
+      'SELECT device_id, incarnation, COUNT(*) AS n, MAX(seq) AS top FROM events WHERE device_id LIKE ? GROUP BY device_id, incarnation',
+      [`${options.prefix}-%`],
+    );
+    const held = new Map(rows.map((r) => [`${r.device_id}\n${r.incarnation}`, r]));
+    let missing = 0;
+    let unacknowledged = 0;
+    let issued = 0;
+    for (const stream of reports.flatMap((r) => r.streams)) {
+      const row = held.get(`${stream.id}\n${stream.incarnation}`);
+      issued += stream.lastSeq;
+      // Seqs are 1..lastSeq without gaps on the lock: the key makes each stored row distinct.
+      missing += stream.lastSeq - Math.min(row?.n ?? 0, stream.lastSeq);
+      unacknowledged += stream.lastSeq - stream.ackedSeq;
     }
-    if (awaiting.size)
-      fail(
-        'undelivered',
-        `${awaiting.size} decisions not at the gateway ${DRAIN_TIMEOUT_MS / 1000} s after the run`,
-      );
-    const stuck = fleet.filter((l) => l.pressedAt !== undefined).length;
-    if (stuck) fail('entry_without_decision', `${stuck} keypresses never got a decision`);
-    const unapplied = [...pendingPushes.values()].reduce((n, list) => n + list.length, 0);
-    if (unapplied) fail('push_not_applied', `${unapplied} pushes never reported applied`);
-    const connectedAtEnd = connectedCount(fleet);
-    if (connectedAtEnd < fleet.length)
-      fail('not_connected', `${fleet.length - connectedAtEnd} locks not connected at the end`);
+    if (missing) fail('lost', `${missing} events the locks issued are not in the gateway database`);
+    if (unacknowledged) fail('unacknowledged', `${unacknowledged} events not acknowledged at the end`);
 
-    latencies.sort((a, b) => a - b);
-    pushLatencies.sort((a, b) => a - b);
-    const fdsNow = fdUsage();
+    for (const report of reports) {
+      for (const [kind, n] of Object.entries(report.errors)) errors.set(kind, (errors.get(kind) ?? 0) + n);
+      for (const sample of report.errorSamples) if (errorSamples.length < 10) errorSamples.push(sample);
+    }
+    let gatewayWarnings = 0;
+    for (const [g, gateway] of gateways.entries()) {
+      if (gateway.child.signalCode === 'SIGKILL') continue;
+      if (gateway.child.exitCode !== null)
+        fail('gateway_exited', `gateway ${g + 1} exited: ${gateway.output().slice(-300)}`);
+      for (const line of logLines(gateway.output(), 'error')) fail('gateway_error', line.slice(0, 300));
+      gatewayWarnings += logLines(gateway.output(), 'warn').length;
+    }
+
+    const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
+    const pushLatencies = reports.flatMap((r) => r.pushLatencies).sort((a, b) => a - b);
+    const sum = (f: (r: ShardReport) => number) => reports.reduce((n, r) => n + f(r), 0);
+    const traffic = {
+      targetRate: options.rate,
+      entries: sum((r) => r.traffic.entries),
+      decisions: sum((r) => r.traffic.decisions),
+      granted: sum((r) => r.traffic.granted),
+      denied: sum((r) => r.traffic.denied),
+      skippedBusy: sum((r) => r.traffic.skippedBusy),
+      pushes: sum((r) => r.traffic.pushes),
+      pushesApplied: sum((r) => r.traffic.pushesApplied),
+      reconnects: sum((r) => r.traffic.reconnects),
+    };
+    const worst = (f: (r: ShardReport) => number) => Math.max(0, ...reports.map(f));
+    const lockLoopDelayMs = {
+      p50: worst((r) => r.eventLoopDelayMs.p50),
+      p99: worst((r) => r.eventLoopDelayMs.p99),
+      max: worst((r) => r.eventLoopDelayMs.max),
+    };
     const total = [...errors.values()].reduce((a, b) => a + b, 0);
-    const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - LOOP_RESOLUTION_MS) * 10) / 10);
     return {
       locks: count,
       broker: brokerLabel(url),
-      durationSeconds: Math.round(trafficSeconds * 10) / 10,
-      startup: { seconds: Math.round(startupSeconds * 10) / 10, connected: connectedAtStart },
+      gateways: {
+        processes: gateways.length,
+        db: describeTarget(postgres ? dbTarget : 'gateway.db (SQLite, in the run dir)'),
+        dialect: postgres ? 'postgres' : 'sqlite',
+        workerGroup,
+        killed,
+      },
+      lockProcs: procs.length,
+      durationSeconds: round1(trafficSeconds),
+      startup: { seconds: round1(startupSeconds), connected: connectedAtStart },
       traffic,
       events: {
-        received: eventsReceived - eventsAtStart,
-        perSecond: Math.round((eventsReceived - eventsAtStart) / trafficSeconds),
-        decisionsPerSecond: Math.round(((decisionsReceived - decisionsAtStart) / trafficSeconds) * 10) / 10,
+        stored: storedAtEnd - storedAtStart,
+        perSecond: Math.round((storedAtEnd - storedAtStart) / trafficSeconds),
+        decisionsPerSecond: round1((decisionsAtEnd - decisionsAtStart) / trafficSeconds),
       },
       latencyMs: {
         samples: latencies.length,
-        p50: Math.round(percentile(latencies, 0.5) * 10) / 10,
-        p99: Math.round(percentile(latencies, 0.99) * 10) / 10,
-        max: Math.round((latencies.at(-1) ?? 0) * 10) / 10,
+        p50: round1(percentile(latencies, 0.5)),
+        p99: round1(percentile(latencies, 0.99)),
+        max: round1(latencies.at(-1) ?? 0),
       },
       pushLatencyMs: {
         p50: Math.round(percentile(pushLatencies, 0.5)),
         p99: Math.round(percentile(pushLatencies, 0.99)),
+      },
+      exactlyOnce: {
+        locks: reports.reduce((n, r) => n + r.streams.length, 0),
+        events: issued,
+        missing,
+        unacknowledged,
       },
       diskCommitMs: {
         p50: Math.round(percentile(commits, 0.5) * 100) / 100,
@@ -541,71 +514,37 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       },
       lockSync: options.lockSync,
       memory: {
-        rssBeforeMb: mb(rssBefore),
-        rssAfterStartMb: mb(rssAfterStart),
         perLockMb:
-          Math.round(((rssAfterStart - rssBefore) / 2 ** 20 / Math.max(1, fleet.length)) * 100) / 100,
-        peakRssMb: mb(peakRss),
-        heapUsedMb: mb(process.memoryUsage().heapUsed),
+          Math.round(
+            (sum((r) => r.memory.rssAfterStartMb - r.memory.rssBeforeMb) /
+              Math.max(
+                1,
+                sum((r) => r.locks),
+              )) *
+              100,
+          ) / 100,
+        lockProcRssMb: reports.map((r) => r.memory.peakRssMb),
       },
-      process: {
-        cpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / trafficSeconds) * 100),
-        eventLoopDelayMs: {
-          p50: ms(loopDelay.percentile(50)),
-          p99: ms(loopDelay.percentile(99)),
-          max: ms(loopDelay.max),
-        },
-        openFds: fdsNow.open,
-        fdLimit: fds.limit,
-      },
-      connectedAtEnd,
+      cpu,
+      lockLoopDelayMs,
+      saturated: saturatedSide(cpu, lockLoopDelayMs.p99),
+      connectedAtEnd: sum((r) => r.connectedAtEnd),
       errors: { total, byKind: Object.fromEntries(errors), samples: errorSamples },
-      warnings,
-      foreignMessages,
+      warnings: { locks: sum((r) => r.warnings), gateways: gatewayWarnings },
     };
   } finally {
-    await shutdown(fleet, gateway, progress);
-    db?.close();
+    await Promise.all(
+      procs.map(async (proc) => {
+        if (!proc.alive) return;
+        const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+        proc.send({ type: 'shutdown' });
+        const timer = setTimeout(() => proc.child.kill('SIGKILL'), 60_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    await Promise.all(gateways.map((g) => stopProcess(g.child)));
+    await db?.close();
     if (ownsRoot) rmSync(root, { recursive: true, force: true });
   }
-}
-
-function connectedCount(fleet: readonly FleetLock[]): number {
-  let n = 0;
-  for (const lock of fleet) if (linkClient(lock.link)?.connected) n++;
-  return n;
-}
-
-/** Stops every link (availability offline), closes every firmware, and clears what the run retained. */
-async function shutdown(
-  fleet: readonly FleetLock[],
-  gateway: GatewayClient | undefined,
-  progress: (line: string) => void,
-): Promise<void> {
-  if (fleet.length) progress(`stopping  ${fleet.length} locks`);
-  for (let i = 0; i < fleet.length; i += 100) {
-    await Promise.all(fleet.slice(i, i + 100).map((lock) => lock.link.stop().catch(() => undefined)));
-  }
-  for (const lock of fleet) {
-    await lock.firmware.close().catch(() => undefined);
-    await lock.hal.close().catch(() => undefined);
-  }
-  if (!gateway) return;
-  // Leave the broker as we found it: no retained messages of these locks.
-  if (gateway.mqtt.connected) {
-    const retained = fleet.flatMap((lock) => {
-      const t = lock.channel.topics;
-      return [t.availability, t.state, t.desiredCodes, t.reportedCodes, t.haState, t.haDiscovery];
-    });
-    for (let i = 0; i < retained.length; i += 500) {
-      await Promise.all(
-        retained
-          .slice(i, i + 500)
-          .map((topic) =>
-            gateway.mqtt.publishAsync(topic, '', { qos: 1, retain: true }).catch(() => undefined),
-          ),
-      );
-    }
-  }
-  await gateway.close();
 }

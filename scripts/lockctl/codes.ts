@@ -102,7 +102,7 @@ export async function codesCommand(argv: string[]): Promise<number> {
       setTimeout(() => resolve(undefined), Math.min(wait, 1500)),
     );
     const applied = (await Promise.race([current, noAnswer]))?.revision ?? 0;
-    const revision = takeRevision(db, deviceId, applied);
+    const revision = await takeRevision(db, deviceId, applied);
     const key = values['encrypt-pins'] ? pinKey(channel.device.secret) : undefined;
     const entries = codes.map((code) => {
       if (!key || typeof code.pin !== 'string') return code;

@@ -101,7 +101,7 @@ export async function lockCommand(argv: string[]): Promise<number> {
     if (name === 'time_sync') await new GatewayService(client, db, {}, deviceId).start();
     const send = async () => {
       try {
-        return await client.command(channel, takeCounter(db, deviceId), name, args, wait);
+        return await client.command(channel, await takeCounter(db, deviceId), name, args, wait);
       } catch (error) {
         throw new TumblerError('timeout', `${(error as Error).message}`);
       }

@@ -13,6 +13,7 @@ export const GATEWAY_FLAGS = {
   key: { type: 'string' },
   insecure: { type: 'boolean' },
   'gateway-db': { type: 'string' },
+  db: { type: 'string' },
   device: { type: 'string' },
   json: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -24,7 +25,9 @@ export const GATEWAY_FLAGS_HELP = `Broker and gateway options (every command):
   --username NAME        broker user; the password comes from --password-file or $LOCKCTL_PASSWORD
   --password-file FILE   file holding the broker password
   --ca FILE --cert FILE --key FILE   TLS: CA, client certificate and key; --insecure skips verification
-  --gateway-db FILE      the gateway's SQLite file (default $LOCKCTL_DB or ${DEFAULT_GATEWAY_DB})
+  --db FILE|URL          the gateway database: a SQLite file, or postgres://USER@HOST/DB
+                         shared by gateway workers (default $LOCKCTL_DB or ${DEFAULT_GATEWAY_DB});
+                         --gateway-db is the same flag
   --timeout SECONDS      how long to wait for the lock (default 10)
   --json                 machine-readable output`;
 
@@ -32,8 +35,11 @@ type GatewayValues = {
   [K in keyof typeof GATEWAY_FLAGS]?: (typeof GATEWAY_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
 };
 
-export function gatewayDbPath(values: GatewayValues): string {
-  return values['gateway-db'] ?? process.env.LOCKCTL_DB ?? DEFAULT_GATEWAY_DB;
+/** The gateway database from --db (or its older name --gateway-db), $LOCKCTL_DB, or the default file. */
+export function gatewayDbPath(values: { db?: string; 'gateway-db'?: string }): string {
+  if (values.db !== undefined && values['gateway-db'] !== undefined)
+    throw new UsageError('lockctl: --db and --gateway-db name the same thing; give one');
+  return values.db ?? values['gateway-db'] ?? process.env.LOCKCTL_DB ?? DEFAULT_GATEWAY_DB;
 }
 
 export function brokerOptions(command: string, values: GatewayValues): BrokerOptions {
@@ -90,9 +96,9 @@ export async function withGateway<T>(
   }) => Promise<T>,
 ): Promise<T> {
   const deviceId = requireDevice(command, values);
-  const db = openGatewayDb(gatewayDbPath(values));
+  const db = await openGatewayDb(gatewayDbPath(values));
   try {
-    const channel = new DeviceChannel(getDevice(db, deviceId));
+    const channel = new DeviceChannel(await getDevice(db, deviceId));
     const client = await GatewayClient.connect(brokerOptions(command, values));
     try {
       return await fn({ db, client, channel, deviceId });
@@ -100,7 +106,7 @@ export async function withGateway<T>(
       await client.close();
     }
   } finally {
-    db.close();
+    await db.close();
   }
 }
 

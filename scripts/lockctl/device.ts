@@ -1,14 +1,14 @@
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { readProvisioning } from '../../firmware/provisioning.ts';
-import { addDevice, deviceInfo, listDevices, openGatewayDb } from '../../gateway/store.ts';
+import { addDevice, type DeviceInfo, deviceInfo, listDevices, openGatewayDb } from '../../gateway/store.ts';
 import { GATEWAY_FLAGS, gatewayDbPath, print } from './common.ts';
 
 export const DEVICE_HELP = `Usage: lockctl device <add|list> [options]
 
-  lockctl device add --provisioning FILE [--gateway-db FILE]
+  lockctl device add --provisioning FILE [--db FILE|URL]
       registers a lock with this gateway (its id and device secret, from the file
-      lockctl provision made); lockctl provision --gateway-db does this too
-  lockctl device list [--gateway-db FILE] [--json]
+      lockctl provision made); lockctl provision --db does this too
+  lockctl device list [--db FILE|URL] [--json]
       each registered lock with the incarnation of its data this gateway follows and
       its note, if any (the lock was reset: wiped and provisioned again; its event chain
       broke)`;
@@ -21,17 +21,18 @@ export async function deviceCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${DEVICE_HELP}\n`);
     return sub ? 0 : 2;
   }
-  const db = openGatewayDb(gatewayDbPath(values));
+  const db = await openGatewayDb(gatewayDbPath(values));
   try {
     if (sub === 'add') {
       const record = readProvisioning(requireFlag(command, values.provisioning, '--provisioning', 'FILE'));
-      addDevice(db, record.deviceId, record.secret);
+      await addDevice(db, record.deviceId, record.secret);
       print(values.json, { ok: true, deviceId: record.deviceId }, `registered device ${record.deviceId}`);
       return 0;
     }
     if (sub === 'list') {
-      const devices = listDevices(db).map((id) => deviceInfo(db, id));
-      const line = (d: (typeof devices)[number]) =>
+      const devices: DeviceInfo[] = [];
+      for (const id of await listDevices(db)) devices.push(await deviceInfo(db, id));
+      const line = (d: DeviceInfo) =>
         [
           d.deviceId,
           ...(d.incarnation ? [`incarnation ${d.incarnation}`] : []),
@@ -42,6 +43,6 @@ export async function deviceCommand(argv: string[]): Promise<number> {
     }
     throw new UsageError(`lockctl device: unknown subcommand ${JSON.stringify(sub)}; expected add or list`);
   } finally {
-    db.close();
+    await db.close();
   }
 }

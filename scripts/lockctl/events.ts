@@ -50,7 +50,7 @@ export async function eventsCommand(argv: string[]): Promise<number> {
   const after = values.after === undefined ? 0 : Number(values.after);
   if (!Number.isInteger(after) || after < 0)
     throw new UsageError(`${command}: --after must be a whole number`);
-  const db = openGatewayDb(gatewayDbPath(values));
+  const db = await openGatewayDb(gatewayDbPath(values));
   const show = (event: StoredEvent) =>
     // Names in events come from a lock's store: printed, never acted on by the terminal.
     process.stdout.write(`${values.json ? safeJson(event) : safeText(format(event))}\n`);
@@ -58,18 +58,17 @@ export async function eventsCommand(argv: string[]): Promise<number> {
     if (!values.follow) {
       const devices = values.device
         ? [values.device]
-        : db
-            .prepare<[], { device_id: string }>('SELECT DISTINCT device_id FROM events ORDER BY device_id')
-            .all()
-            .map((r) => r.device_id);
+        : (
+            await db.all<{ device_id: string }>('SELECT DISTINCT device_id FROM events ORDER BY device_id')
+          ).map((r) => r.device_id);
       for (const device of devices) {
-        const { note } = deviceInfo(db, device);
+        const { note } = await deviceInfo(db, device);
         if (note) process.stderr.write(`lockctl events: ${device}: ${note}\n`);
-        const incarnations = listIncarnations(db, device);
+        const incarnations = await listIncarnations(db, device);
         for (const incarnation of incarnations) {
           if (incarnations.length > 1 && !values.json)
             process.stdout.write(`${device} incarnation ${incarnation || '(before incarnations)'}\n`);
-          for (const event of listEvents(db, device, after, 100_000, incarnation)) show(event);
+          for (const event of await listEvents(db, device, after, 100_000, incarnation)) show(event);
         }
       }
       return 0;
@@ -92,6 +91,6 @@ export async function eventsCommand(argv: string[]): Promise<number> {
     await client.close();
     return 0;
   } finally {
-    db.close();
+    await db.close();
   }
 }

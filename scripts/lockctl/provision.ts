@@ -2,7 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlags, requireFlag, UsageError } from '../../firmware/cli.ts';
 import { createProvisioning, provisioningFileName, writeProvisioning } from '../../firmware/provisioning.ts';
-import { addDevice, DEFAULT_GATEWAY_DB, openGatewayDb } from '../../gateway/store.ts';
+import { addDevice, openGatewayDb } from '../../gateway/store.ts';
+import { gatewayDbPath } from './common.ts';
 
 export const PROVISION_HELP = `Usage: lockctl provision --device-id ID --out DIR [--json]
 
@@ -13,8 +14,9 @@ gateway issues offline codes (lockctl offline-code --provisioning FILE).
 
   --device-id ID   1-64 letters, digits, _ or -
   --out DIR        directory for the file (created if missing)
-  --gateway-db F    also register the lock in this gateway database (default
-                   $LOCKCTL_DB or .tumbler/gateway.db); --no-register skips it
+  --db FILE|URL    also register the lock in this gateway database, a SQLite file or
+                   postgres:// URL (default $LOCKCTL_DB or .tumbler/gateway.db;
+                   --gateway-db is the same flag); --no-register skips it
   --json           print {deviceId, path, createdAt} as JSON
 
 Never overwrites an existing file: a lock's secret must not change under it.`;
@@ -26,6 +28,7 @@ export async function provisionCommand(argv: string[]): Promise<number> {
     out: { type: 'string' },
     json: { type: 'boolean' },
     'gateway-db': { type: 'string' },
+    db: { type: 'string' },
     'no-register': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -47,11 +50,11 @@ export async function provisionCommand(argv: string[]): Promise<number> {
   const record = createProvisioning(deviceId);
   writeProvisioning(path, record);
   if (!values['no-register']) {
-    const db = openGatewayDb(values['gateway-db'] ?? process.env.LOCKCTL_DB ?? DEFAULT_GATEWAY_DB);
+    const db = await openGatewayDb(gatewayDbPath(values));
     try {
-      addDevice(db, deviceId, record.secret);
+      await addDevice(db, deviceId, record.secret);
     } finally {
-      db.close();
+      await db.close();
     }
   }
   if (values.json)

@@ -38,9 +38,9 @@ describe('power cut while applying desired/codes', () => {
     const dataDir = join(dir, 'lock');
     const record = createProvisioning('cutlock');
     writeProvisioning(join(dir, 'p.json'), record);
-    const db = openGatewayDb(join(dir, 'gw.db'));
-    addDevice(db, 'cutlock', record.secret);
-    const channel = new DeviceChannel(getDevice(db, 'cutlock'));
+    const db = await openGatewayDb(join(dir, 'gw.db'));
+    await addDevice(db, 'cutlock', record.secret);
+    const channel = new DeviceChannel(await getDevice(db, 'cutlock'));
     const gateway = await GatewayClient.connect({ url: broker.url });
     const start = () => {
       const proc = spawnLockfw([
@@ -107,7 +107,7 @@ describe('power cut while applying desired/codes', () => {
       console.log('revisions that survived each cut:', outcomes.join(', '));
     } finally {
       await gateway.close();
-      db.close();
+      await db.close();
     }
   }, 90_000);
 });

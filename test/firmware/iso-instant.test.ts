@@ -1,9 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseCodeSpec } from '../../firmware/access/code-spec.ts';
 import { planOfflineCode } from '../../firmware/access/offline-issue.ts';
 import { parseTechnicianTime } from '../../firmware/diag/commands/time.ts';
 import { commandSchema, desiredCodesSchema } from '../../firmware/sync/messages.ts';
-import { checkIsoInstant } from '../../firmware/validation.ts';
+import { checkIsoInstant, readInstantWithLuxon, readStrictInstant } from '../../firmware/validation.ts';
 import { parseScenario } from '../../keypad-sim/scenario/schema.ts';
 
 const NOON_UTC = Date.UTC(2026, 6, 1, 12, 0, 0);
@@ -126,5 +127,92 @@ describe('one reading of ISO instants (RFC 9557 zone suffixes)', () => {
       parseScenario('s.json', { name: 'x', device: { time }, steps: [{ sync_time: time }] });
     expect(scenario('2026-07-01T12:00:00Z[Europe/Zurich]').device.time).toBe(NOON_UTC);
     expect(() => scenario('2026-07-01T12:00:00+05:00[Europe/Zurich]')).toThrow(/device.time: offset \+05:00/);
+  });
+});
+
+describe('the strict-form fast path reads what luxon reads', () => {
+  const digits = (n: number, max: number) =>
+    fc.integer({ min: 0, max }).map((v) => String(v).padStart(n, '0'));
+  /** The strict shape with every field over its whole digit range, so invalid dates and offsets come up too. */
+  const strictShape = fc
+    .tuple(
+      digits(4, 9999),
+      digits(2, 99),
+      digits(2, 99),
+      digits(2, 99),
+      digits(2, 99),
+      digits(2, 99),
+      fc.option(
+        fc.integer({ min: 1, max: 3 }).chain((n) => digits(n, 10 ** n - 1)),
+        { nil: undefined },
+      ),
+      fc.oneof(
+        fc.constant('Z'),
+        fc.tuple(fc.constantFrom('+', '-'), digits(2, 99), digits(2, 99)).map(([s, h, m]) => `${s}${h}:${m}`),
+      ),
+    )
+    .map(
+      ([y, mo, d, h, mi, s, frac, offset]) =>
+        `${y}-${mo}-${d}T${h}:${mi}:${s}${frac === undefined ? '' : `.${frac}`}${offset}`,
+    );
+  /** Plausible instants: the common case, where the fast path must answer. */
+  const plausible = fc
+    .tuple(
+      fc.date({
+        min: new Date(Date.UTC(1001, 0, 1)),
+        max: new Date(Date.UTC(9998, 11, 31)),
+        noInvalidDate: true,
+      }),
+      fc.integer({ min: -23 * 60 - 59, max: 23 * 60 + 59 }),
+      fc.boolean(),
+    )
+    .map(([date, offset, millis]) => {
+      const local = new Date(date.getTime() + offset * 60_000).toISOString();
+      const sign = offset < 0 ? '-' : '+';
+      const abs = Math.abs(offset);
+      const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+      return `${millis ? local.slice(0, 23) : local.slice(0, 19)}${offset === 0 && millis ? 'Z' : zone}`;
+    });
+
+  it('never disagrees with luxon where it answers', () => {
+    fc.assert(
+      fc.property(fc.oneof(strictShape, plausible), (text) => {
+        const fast = readStrictInstant(text);
+        if (fast !== undefined) expect(fast).toEqual(readInstantWithLuxon(text));
+        expect(checkIsoInstant(text)).toEqual(
+          (() => {
+            const slow = readInstantWithLuxon(text);
+            return slow ? { ok: true, ms: slow.ms } : checkIsoInstant(`${text}!`);
+          })(),
+        );
+      }),
+      { numRuns: 3000, seed: 20261129 },
+    );
+  });
+
+  it('answers for the plausible instants (the common form is not left to luxon)', () => {
+    fc.assert(
+      fc.property(plausible, (text) => {
+        expect(readStrictInstant(text)).toBeDefined();
+      }),
+      { numRuns: 500, seed: 20261129 },
+    );
+  });
+
+  it('leaves other forms to luxon', () => {
+    for (const text of [
+      '2026-07-01T24:00:00Z',
+      '2026-02-29T12:00:00Z',
+      '2026-07-01T12:00:00+24:00',
+      '2026-07-01T12:00:00+05:60',
+      '2026-07-01T12:00:00.1234Z',
+      '2026-07-01T12:00:00z',
+      '2026-07-01T12:00:00+0200',
+      '2026-W27-3T12:00:00Z',
+      '0999-07-01T12:00:00Z',
+    ])
+      expect(readStrictInstant(text)).toBeUndefined();
+    expect(checkIsoInstant('2026-07-01T24:00:00Z')).toEqual({ ok: true, ms: Date.UTC(2026, 6, 2) });
+    expect(checkIsoInstant('2026-02-29T12:00:00Z').ok).toBe(false);
   });
 });

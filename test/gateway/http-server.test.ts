@@ -21,8 +21,8 @@ afterAll(async () => {
 
 /** The server in-process (Fastify inject) on a real broker and SQLite file, for what the SDK cannot send. */
 async function inProcess() {
-  const store = openSeamStore(join(testDir(), 'gateway.db'));
-  addDevice(store.db, 'door1', new Uint8Array(32).fill(7));
+  const store = await openSeamStore(join(testDir(), 'gateway.db'));
+  await addDevice(store.sql, 'door1', new Uint8Array(32).fill(7));
   const client = await GatewayClient.connect({ url: broker.url });
   const lines: string[] = [];
   const log = createLogger('gateway', { level: 'info', sink: { write: (line) => lines.push(line) } });
@@ -32,9 +32,9 @@ async function inProcess() {
   onTestFinished(async () => {
     await app.close();
     await gateway.close();
-    store.db.close();
+    await store.sql.close();
   });
-  const { key } = createApiKey(store.db, 'test');
+  const { key } = await createApiKey(store.sql, 'test');
   const post = async (url: string, payload?: string, headers: Record<string, string> = {}) => {
     const response = await app.inject({
       method: 'POST',

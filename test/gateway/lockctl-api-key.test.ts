@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testPostgresDatabase } from '../helpers/postgres.ts';
 import { testDir } from './world.ts';
 
 const LOCKCTL = new URL('../../scripts/lockctl.js', import.meta.url).pathname;
@@ -47,6 +48,34 @@ describe('lockctl api-key and serve: keys stored hashed, argument errors name th
     expect(JSON.parse((await lockctl(env, 'api-key', 'list', '--json')).stdout)).toEqual([
       expect.objectContaining({ api_key_id: id, revoked_at: expect.any(String) }),
     ]);
+  });
+
+  it('takes the database from --db (a SQLite file or postgres://), before $LOCKCTL_DB', async () => {
+    const dir = testDir();
+    const elsewhere = { LOCKCTL_DB: join(dir, 'elsewhere.db') };
+    const file = join(dir, 'gateway.db');
+    const url = await testPostgresDatabase();
+    for (const db of [file, url]) {
+      const created = await lockctl(
+        elsewhere,
+        'api-key',
+        'create',
+        '--db',
+        db,
+        '--name',
+        'workers',
+        '--json',
+      );
+      expect(created.status, created.stderr).toBe(0);
+      const { api_key_id } = JSON.parse(created.stdout) as { api_key_id: string };
+      const listed = await lockctl(elsewhere, 'api-key', 'list', '--db', db, '--json');
+      expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ api_key_id, name: 'workers' })]);
+    }
+    // Neither key went to $LOCKCTL_DB.
+    expect(JSON.parse((await lockctl(elsewhere, 'api-key', 'list', '--json')).stdout)).toEqual([]);
+    const both = await lockctl(elsewhere, 'api-key', 'list', '--db', file, '--gateway-db', file);
+    expect(both).toMatchObject({ status: 2, stderr: expect.stringContaining('--db and --gateway-db') });
+    expect((await lockctl({}, 'api-key', 'list', '--help')).stdout).toContain('--db FILE|URL');
   });
 
   it('refuses bad arguments with exit 2 and a message naming the argument', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPostgresTarget, openSql } from '../../gateway/db/sql.ts';
 import { TestBroker } from '../helpers/mosquitto.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { startWorld, type World } from './world.ts';
@@ -52,16 +52,16 @@ async function refusal(call: Promise<unknown>) {
 
 /** What a refused request must leave untouched: codes, attempts, events, the desired revision. */
 async function snapshot(world: World, seamDeviceId: string) {
-  const db = new Database(world.dbPath, { readonly: true });
+  const db = await openSql(world.dbPath);
   try {
     return {
       codes: await world.seam.accessCodes.list({ device_id: seamDeviceId }),
       attempts: (await world.seam.actionAttempts.list({})).map((a) => a.action_attempt_id),
-      revision: db.prepare('SELECT desired_revision FROM devices').get(),
-      keys: db.prepare('SELECT api_key_id, revoked_at FROM seam_api_keys ORDER BY api_key_id').all(),
+      revision: await db.get('SELECT desired_revision FROM devices'),
+      keys: await db.all('SELECT api_key_id, revoked_at FROM seam_api_keys ORDER BY api_key_id'),
     };
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -82,8 +82,8 @@ describe('the Seam API refuses bad requests with Seam errors and changes nothing
     );
     const before = await snapshot(world, device.device_id);
 
-    // The database holds PINs and key hashes: owner-only.
-    expect(statSync(world.dbPath).mode & 0o777).toBe(0o600);
+    // The database holds PINs and key hashes: a SQLite file is owner-only.
+    if (!isPostgresTarget(world.dbPath)) expect(statSync(world.dbPath).mode & 0o777).toBe(0o600);
 
     // Authentication: no key, a wrong key, a revoked key.
     const noKey = world.client(world.apiKey);

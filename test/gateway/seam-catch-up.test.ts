@@ -24,57 +24,57 @@ const event = (seq: number, incarnation: string, keys: string): StoredEvent => (
 });
 
 /** What the gateway service commits for events it holds: the events and the ack they allow. */
-function serviceCommits(dbPath: string, events: StoredEvent[]) {
-  const store = openSeamStore(dbPath);
+async function serviceCommits(dbPath: string, events: StoredEvent[]) {
+  const store = await openSeamStore(dbPath);
   for (const e of events) {
-    noteIncarnation(store.db, e.deviceId, e.incarnation);
-    storeEvent(store.db, e);
-    advanceAck(store.db, e.deviceId, e.incarnation);
+    await noteIncarnation(store.sql, e.deviceId, e.incarnation);
+    await storeEvent(store.sql, e);
+    await advanceAck(store.sql, e.deviceId, e.incarnation);
   }
-  store.db.close();
+  await store.sql.close();
 }
 
-const seamEvents = (dbPath: string) => {
-  const store = openSeamStore(dbPath);
-  const listed = listSeamEvents(store, { limit: 100 }).map((e) => [e.event_type, e.occurred_at]);
-  store.db.close();
+const seamEvents = async (dbPath: string) => {
+  const store = await openSeamStore(dbPath);
+  const listed = (await listSeamEvents(store, { limit: 100 })).map((e) => [e.event_type, e.occurred_at]);
+  await store.sql.close();
   return listed;
 };
 
 describe('lock events committed before the gateway died become Seam events on the next start', () => {
-  it('turns each stored, acknowledged lock event into its Seam event once, per incarnation', () => {
+  it('turns each stored, acknowledged lock event into its Seam event once, per incarnation', async () => {
     const dbPath = join(testDir(), 'gateway.db');
-    const setup = openSeamStore(dbPath);
-    addDevice(setup.db, 'door1', randomBytes(32));
-    setup.db.close();
+    const setup = await openSeamStore(dbPath);
+    await addDevice(setup.sql, 'door1', randomBytes(32));
+    await setup.sql.close();
 
     // Seq 1 was handed over and recorded; seq 2 and 3 were committed and acknowledged,
     // then the process died before it recorded their Seam events.
-    serviceCommits(dbPath, [event(1, INCARNATION, 'ok')]);
-    const live = openSeamStore(dbPath);
-    recordLockEvent(live, event(1, INCARNATION, 'ok'));
-    live.db.close();
-    serviceCommits(dbPath, [event(2, INCARNATION, 'no'), event(3, INCARNATION, 'ok')]);
-    expect(seamEvents(dbPath)).toHaveLength(1);
+    await serviceCommits(dbPath, [event(1, INCARNATION, 'ok')]);
+    const live = await openSeamStore(dbPath);
+    await recordLockEvent(live, event(1, INCARNATION, 'ok'));
+    await live.sql.close();
+    await serviceCommits(dbPath, [event(2, INCARNATION, 'no'), event(3, INCARNATION, 'ok')]);
+    expect(await seamEvents(dbPath)).toHaveLength(1);
 
     // Start: the two missing Seam events, in order, and nothing twice.
-    const started = openSeamStore(dbPath);
-    expect(catchUpLockEvents(started).map((e) => e.seq)).toEqual([2, 3]);
-    expect(catchUpLockEvents(started)).toEqual([]);
-    started.db.close();
-    expect(seamEvents(dbPath)).toEqual([
+    const started = await openSeamStore(dbPath);
+    expect((await catchUpLockEvents(started)).map((e) => e.seq)).toEqual([2, 3]);
+    expect(await catchUpLockEvents(started)).toEqual([]);
+    await started.sql.close();
+    expect(await seamEvents(dbPath)).toEqual([
       ['lock.unlocked', '2026-11-29T12:00:03.000Z'],
       ['lock.access_denied', '2026-11-29T12:00:02.000Z'],
       ['lock.unlocked', '2026-11-29T12:00:01.000Z'],
     ]);
 
     // A reset lock (new incarnation, seqs from 1 again): its events are new, not duplicates.
-    serviceCommits(dbPath, [event(1, RESET, 'no')]);
-    const again = openSeamStore(dbPath);
-    expect(catchUpLockEvents(again).map((e) => [e.incarnation, e.seq])).toEqual([[RESET, 1]]);
+    await serviceCommits(dbPath, [event(1, RESET, 'no')]);
+    const again = await openSeamStore(dbPath);
+    expect((await catchUpLockEvents(again)).map((e) => [e.incarnation, e.seq])).toEqual([[RESET, 1]]);
     // A replayed hand-over of an event already caught up adds nothing.
-    recordLockEvent(again, event(1, RESET, 'no'));
-    again.db.close();
-    expect(seamEvents(dbPath)).toHaveLength(4);
+    await recordLockEvent(again, event(1, RESET, 'no'));
+    await again.sql.close();
+    expect(await seamEvents(dbPath)).toHaveLength(4);
   });
 });

@@ -36,9 +36,9 @@ describe('a factory reset at the lock, seen through the Seam API', () => {
     });
     link.start();
     const dbPath = join(dir, 'gateway.db');
-    const setup = openGatewayDb(dbPath);
-    addDevice(setup, 'door1', lock.firmware.secret);
-    setup.close();
+    const setup = await openGatewayDb(dbPath);
+    await addDevice(setup, 'door1', lock.firmware.secret);
+    await setup.close();
     const running = await serveGateway({ dbPath, broker: { url: broker.url }, host: '127.0.0.1', port: 0 });
     onTestFinished(async () => {
       await running.close();
@@ -46,7 +46,7 @@ describe('a factory reset at the lock, seen through the Seam API', () => {
       await link.stop();
       await lock.close();
     });
-    const { key } = createApiKey(running.gateway.store.db, 'test');
+    const { key } = await createApiKey(running.gateway.store.sql, 'test');
     const { seam } = checkedSeamHttp(key, running.url);
 
     const device = (await seam.devices.list())[0]!;

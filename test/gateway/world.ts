@@ -6,6 +6,7 @@ import { onTestFinished } from 'vitest';
 import type { ControlClient } from '../../keypad-sim/control-client.ts';
 import { connectWhenReady, type LockfwProcess, spawnLockfw } from '../helpers/lockfw-process.ts';
 import type { TestBroker } from '../helpers/mosquitto.ts';
+import { testPostgresDatabase } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { waitUntil } from '../helpers/wait.ts';
 import { checkedSeamHttp, type SeenResponse } from './seam-schema.ts';
@@ -21,6 +22,7 @@ export interface CliResult {
 /** Real processes: a provisioned `lockfw run --hal sim`, `lockctl serve`, and the official Seam client. */
 export interface World {
   dir: string;
+  /** The gateway database: a SQLite file, or a postgres:// URL (a database of this test's own). */
   dbPath: string;
   deviceId: string;
   lockctl: (...args: string[]) => Promise<CliResult>;
@@ -37,6 +39,30 @@ export interface World {
   restartLock: () => Promise<ControlClient>;
   /** A new official client (every response checked too). */
   client: (apiKey: string) => { seam: SeamHttp; seen: SeenResponse[] };
+  /** Every `lockctl serve` of this world (one, or the workers of a worker group), by endpoint. */
+  workers: Array<{ endpoint: string; output: () => string }>;
+  /** SIGKILLs the (first) `lockctl serve` and waits for it to be gone. */
+  killGateway: () => Promise<void>;
+  /** Starts `lockctl serve` again on the same database and endpoint; resolves once it listens. */
+  restartGateway: () => Promise<void>;
+}
+
+/** Where the world keeps the gateway's state. */
+export type WorldDb = 'sqlite' | 'postgres';
+
+export interface WorldOptions {
+  deviceId?: string;
+  serveArgs?: string[];
+  /**
+   * `postgres`: a fresh PostgreSQL database for this test, dropped after it. Default:
+   * $TUMBLER_WORLD_DB (`sqlite` or `postgres`, to run every world test on one), else `sqlite`.
+   */
+  db?: WorldDb;
+  /**
+   * More than one: that many `lockctl serve` processes on one PostgreSQL database, one
+   * MQTT 5 worker group; `endpoint` and `seam` are the first one's.
+   */
+  workers?: number;
 }
 
 /**
@@ -73,13 +99,13 @@ const stop = async (child: ChildProcess) => {
   clearTimeout(timer);
 };
 
-export async function startWorld(
-  broker: TestBroker,
-  options: { deviceId?: string; serveArgs?: string[] } = {},
-): Promise<World> {
+export async function startWorld(broker: TestBroker, options: WorldOptions = {}): Promise<World> {
   const deviceId = options.deviceId ?? 'door1';
   const dir = testDir();
-  const dbPath = join(dir, 'gateway.db');
+  const workerCount = options.workers ?? 1;
+  const db = options.db ?? (process.env.TUMBLER_WORLD_DB === 'postgres' ? 'postgres' : 'sqlite');
+  if (workerCount > 1 && db !== 'postgres') throw new Error('several workers share a PostgreSQL database');
+  const dbPath = db === 'postgres' ? await testPostgresDatabase() : join(dir, 'gateway.db');
   const env = { ...process.env, LOCKCTL_DB: dbPath, LOCKCTL_MQTT: broker.url };
   const lockctl = (...args: string[]) =>
     new Promise<CliResult>((resolve) => {
@@ -95,22 +121,29 @@ export async function startWorld(
   const apiKey = (JSON.parse(created.stdout) as { key: string }).key;
 
   // The gateway first: it answers the lock's time request when the lock connects.
-  const serve = spawnServe(['--http', '127.0.0.1:0', ...(options.serveArgs ?? [])], env);
-  onTestFinished(() => stop(serve.child));
-  let endpoint = '';
-  await waitUntil(
-    () => {
-      if (serve.child.exitCode !== null) throw new Error(`lockctl serve exited:\n${serve.output()}`);
-      const line = serve
-        .output()
-        .split('\n')
-        .find((l) => l.includes('"msg":"listening"'));
-      if (line) endpoint = (JSON.parse(line) as { url: string }).url;
-      return endpoint !== '';
-    },
-    20_000,
-    'lockctl serve to listen',
-  );
+  const startServe = async (listen = '127.0.0.1:0') => {
+    const group = workerCount > 1 ? ['--worker-group', 'world'] : [];
+    const serve = spawnServe(['--http', listen, ...group, ...(options.serveArgs ?? [])], env);
+    onTestFinished(() => stop(serve.child));
+    let url = '';
+    await waitUntil(
+      () => {
+        if (serve.child.exitCode !== null) throw new Error(`lockctl serve exited:\n${serve.output()}`);
+        const line = serve
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"msg":"listening"'));
+        if (line) url = (JSON.parse(line) as { url: string }).url;
+        return url !== '';
+      },
+      20_000,
+      'lockctl serve to listen',
+    );
+    return { endpoint: url, output: serve.output, child: serve.child };
+  };
+  const workers: Array<Awaited<ReturnType<typeof startServe>>> = [];
+  for (let i = 0; i < workerCount; i++) workers.push(await startServe());
+  const { endpoint, output: serveOutput } = workers[0]!;
 
   const dataDir = join(dir, 'lock');
   const startLock = async () => {
@@ -147,9 +180,20 @@ export async function startWorld(
     seen,
     lock,
     control,
-    serveOutput: serve.output,
+    serveOutput,
     dataDir,
     restartLock: async () => (await startLock()).control,
     client,
+    workers,
+    killGateway: async () => {
+      const { child } = workers[0]!;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restartGateway: async () => {
+      workers[0] = await startServe(new URL(endpoint).host);
+    },
   };
 }

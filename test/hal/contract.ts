@@ -12,6 +12,13 @@ import type { Key, Keypad } from '../../hal/keypad.ts';
 import type { BoltPosition, DriveTarget, LockActuator } from '../../hal/relay.ts';
 import type { Rtc } from '../../hal/rtc.ts';
 import type { SwitchInput } from '../../hal/switch-input.ts';
+import {
+  type Bit,
+  encodeWiegand,
+  type WiegandReader,
+  type WiegandReading,
+  type WiegandRefusal,
+} from '../../hal/wiegand.ts';
 
 export interface Built<Device, Driver> {
   device: Device;
@@ -479,6 +486,106 @@ export function switchContract(name: string, build: () => Promise<Built<SwitchIn
       await t.driver.settle();
       await t.driver.settle();
       expect(seen).toEqual([]);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- Wiegand
+export interface WiegandDriver {
+  /** One frame's bits on the wires, then the silence that ends it. */
+  send(bits: readonly Bit[]): void;
+  settle(): Promise<void>;
+}
+
+export function wiegandContract(
+  name: string,
+  build: () => Promise<Built<WiegandReader, WiegandDriver>>,
+): void {
+  describe(`${name} keeps the WiegandReader contract`, () => {
+    const t = lifecycle(build);
+    const record = () => {
+      const readings: WiegandReading[] = [];
+      const refusals: WiegandRefusal[] = [];
+      t.device.onReading((reading) => readings.push(reading));
+      t.device.onRefused((refusal) => refusals.push(refusal));
+      return { readings, refusals };
+    };
+
+    it('reads a 26-bit frame as its 24 data bits in decimal, on a later tick', async () => {
+      const seen = record();
+      t.driver.send(encodeWiegand(2580, 26));
+      expect(seen.readings).toEqual([]);
+      await eventually(
+        () => expect(seen.readings).toEqual([{ bits: 26, digits: '2580' }]),
+        () => t.driver.settle(),
+      );
+      expect(seen.refusals).toEqual([]);
+    });
+
+    it('reads a 34-bit frame, up to its 32 data bits', async () => {
+      const seen = record();
+      t.driver.send(encodeWiegand(4_294_967_295, 34));
+      await eventually(
+        () => expect(seen.readings).toEqual([{ bits: 34, digits: '4294967295' }]),
+        () => t.driver.settle(),
+      );
+    });
+
+    it('refuses a frame whose even or odd parity bit is wrong, and reads nothing of it', async () => {
+      const seen = record();
+      const leading = encodeWiegand(123_456, 26);
+      leading[0] = leading[0] === 1 ? 0 : 1;
+      t.driver.send(leading);
+      await t.driver.settle();
+      const trailing = encodeWiegand(123_456, 34);
+      trailing[33] = trailing[33] === 1 ? 0 : 1;
+      t.driver.send(trailing);
+      await eventually(
+        () =>
+          expect(seen.refusals).toEqual([
+            { bits: 26, reason: 'parity' },
+            { bits: 34, reason: 'parity' },
+          ]),
+        () => t.driver.settle(),
+      );
+      expect(seen.readings).toEqual([]);
+    });
+
+    it('refuses a frame of any other length (a bit lost, noise)', async () => {
+      const seen = record();
+      t.driver.send(encodeWiegand(2580, 26).slice(1));
+      await t.driver.settle();
+      t.driver.send([1, 0, 1, 1]);
+      await eventually(
+        () =>
+          expect(seen.refusals).toEqual([
+            { bits: 25, reason: 'length' },
+            { bits: 4, reason: 'length' },
+          ]),
+        () => t.driver.settle(),
+      );
+      expect(seen.readings).toEqual([]);
+    });
+
+    it('keeps frames apart and in order', async () => {
+      const seen = record();
+      for (const value of [1111, 2222, 3333]) {
+        t.driver.send(encodeWiegand(value, 26));
+        await t.driver.settle();
+      }
+      await eventually(
+        () => expect(seen.readings.map((reading) => reading.digits)).toEqual(['1111', '2222', '3333']),
+        () => t.driver.settle(),
+      );
+    });
+
+    it('delivers nothing after close()', async () => {
+      const seen = record();
+      await t.close();
+      t.driver.send(encodeWiegand(2580, 26));
+      await t.driver.settle();
+      await t.driver.settle();
+      expect(seen).toEqual({ readings: [], refusals: [] });
     });
   });
 }

@@ -1,12 +1,15 @@
 import { GpioError } from '../../hal/linux/errors.ts';
 import type {
   ChipInfo,
+  EdgeLinesRequest,
   GpioBackend,
+  GpioEdgeLines,
   GpioInput,
   GpioOutput,
   InputRequest,
   LineAddress,
   LineBias,
+  LineEdge,
   LineValue,
   OutputRequest,
 } from '../../hal/linux/gpio-backend.ts';
@@ -72,8 +75,37 @@ export class FakeGpioBackend implements GpioBackend {
     return input;
   }
 
+  private readonly edgeLines = new Map<string, FakeEdgeLines>();
+
+  /** Several lines in one ordered edge queue; `pulse()` plays a Wiegand bit on one of them. */
+  async requestEdgeLines(request: EdgeLinesRequest): Promise<GpioEdgeLines> {
+    const keys = request.lines.map((line) => lineKey({ chip: request.chip, line }));
+    for (const key of keys) this.claim(key);
+    for (const key of keys) this.record({ op: 'request-input', line: key, bias: request.bias });
+    const lines = new FakeEdgeLines(request, this);
+    for (const key of keys) this.edgeLines.set(key, lines);
+    return lines;
+  }
+
+  /**
+   * Hardware side: a low pulse on an edge line (a Wiegand bit), with kernel timestamps
+   * `atNs` (falling) and 50 µs later (rising); all edges queued so far arrive together
+   * on a later tick, as one readable wake-up of the fd would bring them.
+   */
+  pulse(chip: string, line: number, atNs: bigint): void {
+    this.edgeLines.get(`${chip}:${line}`)?.queue([
+      { line, rising: false, timestampNs: atNs },
+      { line, rising: true, timestampNs: atNs + 50_000n },
+    ]);
+  }
+
   async close(): Promise<void> {
-    for (const line of [...this.outputs.values(), ...this.inputs.values()]) await line.release();
+    for (const line of [
+      ...this.outputs.values(),
+      ...this.inputs.values(),
+      ...new Set(this.edgeLines.values()),
+    ])
+      await line.release();
   }
 
   /** Hardware side: the input line now reads `value` (before or after it is requested). */
@@ -90,7 +122,7 @@ export class FakeGpioBackend implements GpioBackend {
 
   isHeld(chip: string, line: number): boolean {
     const key = `${chip}:${line}`;
-    return this.outputs.has(key) || this.inputs.has(key);
+    return this.outputs.has(key) || this.inputs.has(key) || this.edgeLines.has(key);
   }
 
   /** Hears every output change, synchronously, like wires would. */
@@ -119,6 +151,7 @@ export class FakeGpioBackend implements GpioBackend {
     this.record({ op: 'release', line: key });
     this.outputs.delete(key);
     this.inputs.delete(key);
+    this.edgeLines.delete(key);
   }
 
   private record(op: GpioOp): void {
@@ -129,7 +162,8 @@ export class FakeGpioBackend implements GpioBackend {
     const chip = key.slice(0, key.indexOf(':'));
     if (!this.chips.some((known) => known.name === chip))
       throw new GpioError(`${chip}: No such file or directory`);
-    if (this.outputs.has(key) || this.inputs.has(key)) throw new GpioError(`${key}: Device or resource busy`);
+    if (this.outputs.has(key) || this.inputs.has(key) || this.edgeLines.has(key))
+      throw new GpioError(`${key}: Device or resource busy`);
   }
 }
 
@@ -229,5 +263,42 @@ class FakeInput implements GpioInput {
     this.released = true;
     this.listeners.clear();
     this.backend.recordRelease(lineKey(this.address));
+  }
+}
+
+class FakeEdgeLines implements GpioEdgeLines {
+  private readonly listeners = new Listeners<LineEdge>();
+  private pending: LineEdge[] = [];
+  private released = false;
+
+  constructor(
+    private readonly request: EdgeLinesRequest,
+    private readonly backend: FakeGpioBackend,
+  ) {}
+
+  onEdge(listener: (edge: LineEdge) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  queue(edges: LineEdge[]): void {
+    if (this.released) return;
+    // Only the edges the request asked for, as the kernel queues them.
+    edges = edges.filter((edge) => this.request.edges === 'both' || !edge.rising);
+    if (this.pending.length === 0) later(() => this.drain());
+    this.pending.push(...edges);
+  }
+
+  drain(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const edge of batch) if (!this.released) this.listeners.emit(edge);
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.listeners.clear();
+    for (const line of this.request.lines)
+      this.backend.recordRelease(lineKey({ chip: this.request.chip, line }));
   }
 }

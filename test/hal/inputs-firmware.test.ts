@@ -86,6 +86,37 @@ describe('the board inputs, wired into the lock', () => {
     expect(rows.filter((row) => row.type === 'door_held_open')).toHaveLength(1);
   });
 
+  it("judges a Wiegand number as a keypad entry: a PIN's frame opens, audited with source wiegand", async () => {
+    const { lock, rows } = await lockWithInputs();
+    lock.firmware.admin.add({ name: 'reader', pin: '258025' }, 'test', Date.UTC(2026, 5, 1, 8));
+    lock.hal.wiegand.send(258025, 26);
+    await lock.advance(200);
+    const decisions = rows.filter((row) => row.type === 'decision').map((row) => row.data);
+    expect(decisions).toEqual([expect.objectContaining({ outcome: 'granted', source: 'wiegand' })]);
+    expect(rows.some((row) => row.type === 'lock_state' && row.data.state === 'unlocked')).toBe(true);
+    lock.hal.wiegand.send(999_999, 34);
+    await lock.advance(200);
+    expect(rows.filter((row) => row.type === 'decision').map((row) => row.data.outcome)).toEqual([
+      'granted',
+      'denied',
+    ]);
+  });
+
+  it('refuses a bad Wiegand frame without a decision, audited once per interval however many come', async () => {
+    const { lock, rows } = await lockWithInputs();
+    const noisy = [1, 0, 1] as const;
+    for (let i = 0; i < 5; i++) {
+      lock.hal.wiegand.sendBits([...noisy]);
+      await lock.advance(10);
+    }
+    expect(rows.some((row) => row.type === 'decision')).toBe(false);
+    expect(rows.filter((row) => row.type === 'wiegand_refused').map((row) => row.data)).toEqual([
+      expect.objectContaining({ count: 1, bits: 3, reason: 'length' }),
+    ]);
+    await lock.advance(60_000);
+    expect(rows.filter((row) => row.type === 'wiegand_refused').map((row) => row.data.count)).toEqual([1, 4]);
+  });
+
   it('never raises it when doorHeldOpenSeconds is 0 (the default)', async () => {
     const { lock, rows } = await lockWithInputs();
     lock.hal.door.set('open');

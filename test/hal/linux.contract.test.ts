@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseBoardConfig } from '../../hal/linux/board-config.ts';
 import { EvdevKeypad } from '../../hal/linux/evdev-keypad.ts';
+import { GpioWiegand } from '../../hal/linux/gpio-wiegand.ts';
 import type { InputEventSize } from '../../hal/linux/input-event.ts';
 import { buildKeymap } from '../../hal/linux/keymap.ts';
 import { silentLog } from '../../hal/linux/log.ts';
@@ -15,6 +16,7 @@ import {
   keypadContract,
   rtcContract,
   switchContract,
+  wiegandContract,
 } from './contract.ts';
 import { FakeBolt } from './fake-bolt.ts';
 import { FakeGpioBackend } from './fake-gpio.ts';
@@ -181,6 +183,28 @@ indicatorContract('GpioIndicator (RGB LED and buzzer, fake GPIO)', async () => {
       },
       buzzing: () => on(24),
       settle: (ms) => scheduler.advance(ms),
+    },
+  };
+});
+
+wiegandContract('GpioWiegand (D0/D1 edges with kernel timestamps, fake GPIO)', async () => {
+  const gpio = new FakeGpioBackend();
+  const scheduler = new VirtualScheduler();
+  const config = { chip: 'gpiochip0', d0: 7, d1: 8, bias: 'as-is' as const, frameGapMs: 25 };
+  const device = await GpioWiegand.open(gpio, config, scheduler);
+  let clockNs = 1_000_000_000n;
+  return {
+    device,
+    driver: {
+      send: (bits) => {
+        // Bits 2 ms apart, as readers send them; the next frame starts after a long silence.
+        for (const bit of bits) {
+          gpio.pulse('gpiochip0', bit === 0 ? config.d0 : config.d1, clockNs);
+          clockNs += 2_000_000n;
+        }
+        clockNs += 1_000_000_000n;
+      },
+      settle: () => scheduler.advance(30),
     },
   };
 });

@@ -5,6 +5,7 @@ import { SimIndicator } from '../../hal/sim/indicator.ts';
 import { SimKeypad } from '../../hal/sim/keypad.ts';
 import { SimRtc } from '../../hal/sim/rtc.ts';
 import { SimSwitch } from '../../hal/sim/switch.ts';
+import { SimWiegand } from '../../hal/sim/wiegand.ts';
 import {
   actuatorContract,
   doorContract,
@@ -12,6 +13,7 @@ import {
   keypadContract,
   rtcContract,
   switchContract,
+  wiegandContract,
 } from './contract.ts';
 
 const START = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -59,4 +61,9 @@ indicatorContract('SimIndicator', async () => {
     device,
     driver: { led: () => device.led, buzzing: () => device.buzzing, settle: (ms) => scheduler.advance(ms) },
   };
+});
+
+wiegandContract('SimWiegand', async () => {
+  const device = new SimWiegand();
+  return { device, driver: { send: (bits) => device.sendBits(bits), settle: () => flushAsync() } };
 });

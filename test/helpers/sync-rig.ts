@@ -51,22 +51,23 @@ export async function startRig(
     homeAssistant: { discovery: true, allowUnlock: false },
     ...linkOptions,
   });
-  link.start();
-  const db = openGatewayDb(join(tempDir(), 'gateway.db'));
-  addDevice(db, deviceId, lock.firmware.secret);
+  const db = await openGatewayDb(join(tempDir(), 'gateway.db'));
+  await addDevice(db, deviceId, lock.firmware.secret);
   const gateway = await GatewayClient.connect({ url: broker.url });
   const events: StoredEvent[] = [];
   const service = new GatewayService(gateway, db, { onEvent: (e) => events.push(e) });
   await service.start();
-  const rig = {
-    lock,
-    link,
-    db,
-    gateway,
-    service,
-    channel: new DeviceChannel(getDevice(db, deviceId)),
-    events,
-  };
+  const channel = new DeviceChannel(await getDevice(db, deviceId));
+  // The gateway listens first: what the lock publishes at connect (its boot event) is not
+  // published into the void, where only a resend after its ack timeout would bring it
+  // (under virtualTime, never unless the test advances the lock's clock). The lock is
+  // ready for commands once it has subscribed: it publishes its state right after.
+  const subscribed = gateway.waitFor(channel.topics.state, 10_000, (payload) =>
+    payload.length > 0 ? true : undefined,
+  );
+  link.start();
+  await subscribed;
+  const rig = { lock, link, db, gateway, service, channel, events };
   onCleanup(async () => {
     stopClock();
     await link.stop();
@@ -74,7 +75,7 @@ export async function startRig(
     // for acks that can no longer come.
     await gateway.mqtt.endAsync(true);
     await lock.close();
-    db.close();
+    await db.close();
   });
   return rig;
 }

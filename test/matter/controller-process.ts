@@ -2,6 +2,8 @@
 // network (test/matter/private-network.ts): matter.js's own CommissioningController, with its
 // storage in the directory given as argv[2] and mDNS on `lo` only. It answers JSON lines on
 // stdin with JSON lines on stdout: {id, op, ...} -> {id, value} or {id, error: {message, code}}.
+// Requests about the lock act as the first controller that commissioned it, or as the one named
+// by `as` (another fabric).
 // A `{"$text": "1234"}` in a request is sent as those bytes (PINs); in answers, bigints become
 // numbers (or strings beyond 2^53) and byte arrays `{"$hex": ...}`. It exits when stdin closes.
 import { createInterface } from 'node:readline';
@@ -40,10 +42,11 @@ interface LockClient {
 }
 
 const controllers = new Map<string, Controller>();
-let paired: { controller: Controller; nodeId: Parameters<Controller['getNode']>[0] } | undefined;
-let doorLock: LockClient | undefined;
+/** The lock as each controller commissioned it; the first is the default. */
+const paired = new Map<string, Parameters<Controller['getNode']>[0]>();
+const doorLocks = new Map<string, LockClient>();
 const listening = new Set<object>();
-const received: Array<{ name: string; data: unknown }> = [];
+const received: Array<{ name: string; data: unknown; as: string }> = [];
 
 async function waitFor<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -61,18 +64,28 @@ function controller(name: string): Controller {
   return found;
 }
 
-function lock(): LockClient {
-  if (!doorLock) throw new Error('not connected');
-  return doorLock;
+/** Whose fabric a request acts on: `as`, else the first controller that commissioned the lock. */
+function actor(as: unknown): string {
+  const name = as === undefined ? paired.keys().next().value : String(as);
+  if (name === undefined || !paired.has(name))
+    throw new Error(`${String(as ?? 'no controller')} has not commissioned the lock`);
+  return name;
 }
 
-async function pairedNode(): Promise<PairedNode> {
-  if (!paired) throw new Error('not commissioned');
-  return paired.controller.getNode(paired.nodeId);
+function lock(as: unknown): LockClient {
+  const client = doorLocks.get(actor(as));
+  if (!client) throw new Error('not connected');
+  return client;
 }
 
-async function connect(afterRestart: boolean): Promise<void> {
-  const node = await pairedNode();
+async function pairedNode(as: unknown): Promise<PairedNode> {
+  const name = actor(as);
+  return controller(name).getNode(paired.get(name)!);
+}
+
+async function connect(as: unknown, afterRestart: boolean): Promise<void> {
+  const name = actor(as);
+  const node = await pairedNode(name);
   // UDP: the controller cannot tell the lock restarted; start a fresh session and subscription.
   if (afterRestart) {
     await node.disconnect();
@@ -84,7 +97,7 @@ async function connect(afterRestart: boolean): Promise<void> {
   if (!listening.has(node)) {
     listening.add(node);
     node.events.eventTriggered.on(({ path, events }) => {
-      for (const event of events) received.push({ name: path.eventName, data: event.data });
+      for (const event of events) received.push({ name: path.eventName, data: event.data, as: name });
     });
   }
   if (!node.isConnected) node.connect();
@@ -92,7 +105,7 @@ async function connect(afterRestart: boolean): Promise<void> {
   const endpoint = await waitFor('the door lock endpoint', () =>
     [...node.parts.values()].find((part) => part.getClusterClientById(ClusterId(DOOR_LOCK_CLUSTER))),
   );
-  doorLock = endpoint.getClusterClientById(ClusterId(DOOR_LOCK_CLUSTER)) as unknown as LockClient;
+  doorLocks.set(name, endpoint.getClusterClientById(ClusterId(DOOR_LOCK_CLUSTER)) as unknown as LockClient);
 }
 
 type Request = Record<string, unknown> & { id: number; op: string };
@@ -118,7 +131,7 @@ const ops: Record<string, (request: Request) => Promise<unknown>> = {
       },
       passcode: code.passcode,
     });
-    paired ??= { controller: commissioner, nodeId };
+    paired.set(String(name), nodeId);
   },
   async commissionedNodes({ name }) {
     return controller(String(name)).getCommissionedNodes().length;
@@ -126,21 +139,30 @@ const ops: Record<string, (request: Request) => Promise<unknown>> = {
   async close({ name }) {
     await controller(String(name)).close();
     controllers.delete(String(name));
+    paired.delete(String(name));
+    doorLocks.delete(String(name));
   },
-  async openWindow() {
-    return (await (await pairedNode()).openEnhancedCommissioningWindow(180)).manualPairingCode;
+  async openWindow({ as }) {
+    return (await (await pairedNode(as)).openEnhancedCommissioningWindow(180)).manualPairingCode;
   },
-  async connect({ afterRestart }) {
-    await connect(afterRestart === true);
+  async connect({ as, afterRestart }) {
+    await connect(as, afterRestart === true);
   },
-  async read({ attribute }) {
-    return lock().attributes[String(attribute)]!.get(true);
+  /** Removes this controller's fabric from the lock (RemoveFabric); the last one factory-resets it. */
+  async decommission({ as }) {
+    const name = actor(as);
+    await (await pairedNode(name)).decommission();
+    paired.delete(name);
+    doorLocks.delete(name);
   },
-  async write({ attribute, value }) {
-    await lock().attributes[String(attribute)]!.set(value);
+  async read({ as, attribute }) {
+    return lock(as).attributes[String(attribute)]!.get(true);
   },
-  async invoke({ command, request }) {
-    return lock().commands[String(command)]!(request);
+  async write({ as, attribute, value }) {
+    await lock(as).attributes[String(attribute)]!.set(value);
+  },
+  async invoke({ as, command, request }) {
+    return lock(as).commands[String(command)]!(request);
   },
   async events() {
     return received;

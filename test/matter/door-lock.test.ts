@@ -2,88 +2,30 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockfw } from '../../scripts/chaos/lock-process.ts';
-import { connectWhenReady, LOCKFW, type LockfwProcess } from '../helpers/lockfw-process.ts';
+import { connectWhenReady } from '../helpers/lockfw-process.ts';
 import { onCleanup, tempDir } from '../helpers/tmp.ts';
-import { type ControllerProcess, startController } from './controller-client.ts';
-import { type PrivateNetwork, privateNetwork } from './private-network.ts';
+import { startController } from './controller-client.ts';
+import { privateNetwork } from './private-network.ts';
+import {
+  codeNames,
+  doorLockOf,
+  LOCK_STATE,
+  line,
+  NODE_START_MS,
+  PORT,
+  pin,
+  refusal,
+  STATUS,
+  startLock,
+  stopLock,
+  waitFor,
+} from './rig.ts';
 
 // The independent client: matter.js's own controller (@project-chip/matter.js), commissioning
 // `lockfw run --hal sim --matter` with the setup code lockfw printed. Both run in a network
 // namespace of the test's own with only `lo`: no Matter or mDNS packet leaves the machine.
 // The controller is a child process there (test/matter/controller-process.ts), driven by JSON
 // lines; the lock's store, CLI and control socket are files and reached from here.
-
-const STATUS = { Failure: 1, InvalidCommand: 0x85, UnsupportedWrite: 0x88, ConstraintError: 0x87 };
-const LOCK_STATE = { Locked: 1, Unlocked: 2 };
-const PORT = 5540; // the namespace is fresh: Matter's own port is free
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function line(proc: LockfwProcess, msg: string): Record<string, unknown> | undefined {
-  for (const text of proc.output().split('\n')) {
-    if (!text.startsWith('{')) continue;
-    const parsed = JSON.parse(text) as Record<string, unknown>;
-    if (parsed.msg === msg) return parsed;
-  }
-  return undefined;
-}
-
-/** `lockfw run --hal sim ARGS` inside the private network, killed when the test ends. */
-function startLock(network: PrivateNetwork, args: string[]): LockfwProcess {
-  const child = network.spawn(process.execPath, [LOCKFW, 'run', '--hal', 'sim', ...args]);
-  child.stdin!.end();
-  let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  onCleanup(async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { child, output: () => text, exited };
-}
-
-async function stopLock(proc: LockfwProcess): Promise<void> {
-  proc.child.kill('SIGTERM');
-  expect(await proc.exited).toBe(0);
-}
-
-/** The status code of a refused Matter interaction (StatusResponseError.code). */
-async function refusal(work: Promise<unknown>): Promise<number | null> {
-  try {
-    await work;
-  } catch (error) {
-    return (error as { code: number | null }).code;
-  }
-  throw new Error('expected a refusal');
-}
-
-async function codeNames(data: string): Promise<string[]> {
-  const listed = await lockfw(['codes', 'list', '--data', data, '--json']);
-  expect(listed.status).toBe(0);
-  return (JSON.parse(listed.stdout) as Array<{ name: string }>).map((code) => code.name);
-}
-
-/** A PIN as the controller process sends it: these digits' bytes. */
-const pin = (digits: string) => ({ $text: digits });
 
 /**
  * Whether `text` holds the PIN as digits of their own or as the hex of its bytes (matter.js
@@ -105,22 +47,10 @@ function filesUnder(dir: string): Array<{ path: string; directory: boolean }> {
   return found;
 }
 
-/** The controller process's door lock cluster client, as the test uses it. */
-function doorLockOf(controller: ControllerProcess) {
-  return {
-    read: (attribute: string) => controller.request('read', { attribute }),
-    write: (attribute: string, value: unknown) => controller.request('write', { attribute, value }),
-    invoke: (command: string, request: Record<string, unknown> = {}) =>
-      controller.request('invoke', { command, request }),
-    events: async () =>
-      (await controller.request('events')) as Array<{ name: string; data: Record<string, unknown> }>,
-  };
-}
-
 describe('lockfw run --matter: a Matter Door Lock, commissioned by matter.js’s controller', () => {
   // Two lockfw boots, two commissionings and a restart on a shared 2-core machine: give it room.
   it('pairs with the printed code, opens on the right PIN only, keeps fabric and users across a restart', {
-    timeout: 180_000,
+    timeout: 300_000,
   }, async () => {
     const dir = tempDir('tumbler-matter-');
     const data = join(dir, 'data');
@@ -131,7 +61,7 @@ describe('lockfw run --matter: a Matter Door Lock, commissioned by matter.js’s
     const network = await privateNetwork();
 
     let lock = startLock(network, [...runArgs, '--init']);
-    const pairing = await waitFor('the pairing line', () => line(lock, 'matter pairing'));
+    const pairing = await waitFor('the pairing line', () => line(lock, 'matter pairing'), NODE_START_MS);
     expect(pairing.manual_code).toMatch(/^\d{11}$/);
     expect(pairing.qr_payload).toMatch(/^MT:/);
     const added = await lockfw(['codes', 'add', '--data', data, '--name', 'front', '--pin-stdin'], '2468\n');
@@ -264,9 +194,10 @@ describe('lockfw run --matter: a Matter Door Lock, commissioned by matter.js’s
     // Restart: the fabric (no pairing line, the controller reconnects) and the user survive.
     await stopLock(lock);
     lock = startLock(network, runArgs);
-    expect((await waitFor('the restarted node', () => line(lock, 'matter node commissioned'))).fabrics).toBe(
-      2,
-    );
+    expect(
+      (await waitFor('the restarted node', () => line(lock, 'matter node commissioned'), NODE_START_MS))
+        .fabrics,
+    ).toBe(2);
     expect(line(lock, 'matter pairing')).toBeUndefined();
     await controller.request('connect', { afterRestart: true });
     const user = (await doorLock.invoke('getUser', { userIndex: 1 })) as {

@@ -36,7 +36,7 @@ describe('npm run bench --quick (child process)', () => {
     });
     expect(Number.isNaN(Date.parse(results.at))).toBe(false);
     const benches = new Set(results.rows.map((row: { bench: string }) => row.bench));
-    expect([...benches].sort()).toEqual(['boot', 'decision', 'offline', 'outbox', 'seam', 'store']);
+    expect([...benches].sort()).toEqual(['boot', 'decision', 'matter', 'offline', 'outbox', 'seam', 'store']);
     for (const row of results.rows) {
       expect(row).toMatchObject({
         name: expect.any(String),

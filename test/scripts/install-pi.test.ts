@@ -41,14 +41,18 @@ describe('scripts/install-pi.sh', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const steps = stdout.split('\n').filter((line) => line.startsWith('[dry-run] '));
+    const stamp = /==> Building release 0\.1\.0-(\d{8}T\d{6}Z) in /.exec(stdout)?.[1];
+    expect(stamp).toBeDefined();
+    const release = `${prefix}/releases/0.1.0-${stamp}`;
     const expected = [
       '[dry-run] apt-get install -y --no-install-recommends gpiod util-linux-extra build-essential python3',
-      '[dry-run] systemctl stop lockfw.service   # only if it is running',
-      `[dry-run] tar -C ${REPO} --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C ${prefix} --no-same-owner -xf -`,
-      `[dry-run] npm --prefix ${prefix} ci --no-audit --no-fund`,
-      `[dry-run] node -e 'const D = require("${prefix}/node_modules/better-sqlite3"); new D(":memory:").close()'`,
-      `[dry-run] npm --prefix ${prefix} rebuild better-sqlite3 --build-from-source   # only if that check fails`,
-      `[dry-run] npm --prefix ${prefix} run build`,
+      `[dry-run] tar -C ${REPO} --exclude=./node_modules --exclude=./dist --exclude=./.git --exclude=./hal/linux/native/build -cf - . | tar -C ${release} --no-same-owner -xf -`,
+      `[dry-run] npm --prefix ${release} ci --no-audit --no-fund`,
+      `[dry-run] node -e 'const D = require("${release}/node_modules/better-sqlite3"); new D(":memory:").close()'`,
+      `[dry-run] npm --prefix ${release} rebuild better-sqlite3 --build-from-source   # only if that check fails`,
+      `[dry-run] npm --prefix ${release} run build:native`,
+      `[dry-run] node -e 'require("${release}/hal/linux/native/build/Release/tumbler_gpio.node")'`,
+      `[dry-run] npm --prefix ${release} run build`,
       '[dry-run] groupadd --system gpio   # only if the group is missing',
       '[dry-run] useradd --system --user-group --home-dir /var/lib/lockfw --no-create-home --shell /usr/sbin/nologin lockfw   # only if the user is missing',
       '[dry-run] usermod -aG gpio,input,dialout lockfw',
@@ -60,10 +64,14 @@ describe('scripts/install-pi.sh', () => {
       '[dry-run] install -d -m 0755 -o root -g root /etc/systemd/system.conf.d',
       '[dry-run] write /etc/systemd/system.conf.d/60-lockfw-watchdog.conf: the diff above',
       '[dry-run] systemctl daemon-reexec',
+      `[dry-run] install -d -m 0700 -o lockfw -g lockfw /var/lib/lockfw/backups/${stamp}   # only if there is a store`,
+      `[dry-run] ln -sfn releases/0.1.0-${stamp} ${prefix}/current.new`,
+      `[dry-run] mv -T ${prefix}/current.new ${prefix}/current`,
       `[dry-run] install -m 0644 -o root -g root ${REPO}/scripts/lockfw.service /etc/systemd/system/lockfw.service`,
       '[dry-run] systemctl daemon-reload',
       '[dry-run] systemctl enable lockfw.service',
       '[dry-run] systemctl restart lockfw.service',
+      `[dry-run] if it does not start: switch ${prefix}/current back to the previous release, restore /var/lib/lockfw/lock.db from /var/lib/lockfw/backups/${stamp}, start that`,
     ];
     let from = 0;
     for (const line of expected) {
@@ -77,7 +85,7 @@ describe('scripts/install-pi.sh', () => {
     expect(readFileSync(bootConfig, 'utf8')).toBe('dtparam=i2c_arm=on\ndtoverlay=i2c-rtc,ds3231\n');
   });
 
-  it('adds dtparam=strict_gpiod to config.txt with a diff and a dated backup, once', () => {
+  it('adds strict_gpiod, the watchdog and the RTC overlay to config.txt with a diff and a dated backup, once', () => {
     const dir = temp();
     const bootConfig = join(dir, 'config.txt');
     writeFileSync(bootConfig, '[pi4]\narm_boost=1\n');
@@ -85,25 +93,33 @@ describe('scripts/install-pi.sh', () => {
     expect(code).toBe(0);
     const section = stdout.slice(stdout.indexOf('==> Raspberry Pi boot config'));
     // Under [all], so that a [pi4] (or any conditional) section before it cannot hide it.
-    expect(section.split('\n').slice(1, 11)).toEqual([
+    expect(section.split('\n').slice(1, 14)).toEqual([
       `  | --- ${bootConfig}`,
       `  | +++ ${bootConfig} (new)`,
-      '  | @@ -1,2 +1,6 @@',
+      '  | @@ -1,2 +1,9 @@',
       '  |  [pi4]',
       '  |  arm_boost=1',
       '  | +',
-      '  | +# Added by Tumbler install-pi.sh: a released GPIO line returns to input and its pull.',
+      '  | +# Added by Tumbler install-pi.sh: released GPIO lines return to input and their pull;',
+      '  | +# the RTC and the hardware watchdog (docs/hardware.md).',
       '  | +[all]',
       '  | +dtparam=strict_gpiod',
+      '  | +dtparam=watchdog=on',
+      '  | +dtoverlay=i2c-rtc,ds3231',
       expect.stringMatching(
         new RegExp(`^\\[dry-run\\] cp -p ${bootConfig} ${bootConfig}\\.lockfw-backup-\\d{8}T\\d{6}Z$`),
       ),
     ]);
     expect(readdirSync(dir)).toEqual(['config.txt']);
 
-    writeFileSync(bootConfig, '[all]\ndtparam=strict_gpiod\n');
+    writeFileSync(
+      bootConfig,
+      '[all]\ndtparam=strict_gpiod\ndtparam=watchdog=on\ndtoverlay=i2c-rtc,ds3231,wakeup-source\n',
+    );
     const again = install(['--dry-run', '--no-start', '--boot-config', bootConfig]);
-    expect(again.stdout).toContain(`${bootConfig} already has dtparam=strict_gpiod`);
+    expect(again.stdout).toContain(
+      `${bootConfig} already has dtparam=strict_gpiod dtparam=watchdog=on dtoverlay=i2c-rtc,ds3231`,
+    );
     expect(again.stdout).not.toContain(`write ${bootConfig}`);
 
     const missing = install(['--dry-run', '--boot-config', join(dir, 'nope.txt')]);
@@ -173,8 +189,9 @@ describe('scripts/install-pi.sh', () => {
 
   it('installs a unit that runs lockfw with the Linux HAL, switches outputs off after every stop, never gives up restarting, and logs to journald', () => {
     const unit = readFileSync(join(REPO, 'scripts/lockfw.service'), 'utf8');
-    expect(unit).toContain(
-      'ExecStart=node /opt/tumbler/dist/firmware/main.js run --hal linux --board /etc/lockfw/board.json --data /var/lib/lockfw $TUMBLER_FIRST_BOOT_ARGS $LOCKFW_ARGS',
+    // Node's own flags may come before the script (docs/reliability.md).
+    expect(unit).toMatch(
+      /^ExecStart=node (--[\w-]+(=\S+)? )*\/opt\/tumbler\/current\/dist\/firmware\/main\.js run --hal linux --board \/etc\/lockfw\/board\.json --data \/var\/lib\/lockfw \$TUMBLER_FIRST_BOOT_ARGS \$LOCKFW_ARGS$/m,
     );
     for (const line of [
       'User=lockfw',
@@ -182,7 +199,7 @@ describe('scripts/install-pi.sh', () => {
       'Type=notify',
       'NotifyAccess=all',
       'WatchdogSec=30s',
-      'ExecStopPost=node /opt/tumbler/dist/firmware/main.js outputs-off --board /etc/lockfw/board.json',
+      'ExecStopPost=node /opt/tumbler/current/dist/firmware/main.js outputs-off --board /etc/lockfw/board.json',
       'Restart=always',
       'StartLimitIntervalSec=0',
       'KillMode=mixed',

@@ -75,3 +75,112 @@ describe('desired/codes: a refused new definition never keeps the old one openin
     expect(await outcomeOf(lock, '777123')).toBe('granted');
   });
 });
+
+describe('desired/codes: adopting a code added at the lock keeps its PIN', () => {
+  async function lockWithLocal() {
+    const lock = await SimLock.create({ config: { deviceId: 'front' } });
+    open.push(lock);
+    const now = lock.firmware.manager.wallNow();
+    const added = lock.firmware.admin.add({ name: 'cleaner', pin: '246810' }, 'test', now);
+    if (!added.ok) throw new Error(added.message);
+    return { lock, localId: added.code.id };
+  }
+  const adoptedRows = (lock: SimLock) =>
+    lock.firmware.audit.after(0).filter((row) => row.type === 'code_adopted');
+
+  it('adopt turns the local code into the ref, keep_pin declares it again, dropping the ref deletes it', async () => {
+    const { lock, localId } = await lockWithLocal();
+    expect(await outcomeOf(lock, '246810')).toBe('granted');
+    const first = apply(lock, 1, [{ ref: 'ac-1', name: 'cleaner (managed)', adopt: localId }]);
+    expect(first.applied && first.report.codes).toEqual([
+      { ref: 'ac-1', name: 'cleaner (managed)', status: 'set' },
+    ]);
+    const adopted = lock.firmware.codes.get(localId)!;
+    expect(adopted).toMatchObject({ source: 'gateway', ref: 'ac-1', name: 'cleaner (managed)', uses: 1 });
+    expect(await outcomeOf(lock, '246810')).toBe('granted');
+    expect(adoptedRows(lock).map((row) => row.data)).toEqual([
+      { code_id: localId, code_name: 'cleaner (managed)', ref: 'ac-1', by: 'gateway' },
+    ]);
+
+    // The same entry again (a gateway that has not yet seen the report) changes nothing more.
+    const again = apply(lock, 2, [{ ref: 'ac-1', name: 'cleaner (managed)', adopt: localId }]);
+    expect(again.applied && again.report.codes[0]?.status).toBe('set');
+    const window = { kind: 'time_bound', starts_at: '2030-01-01T00:00:00Z', ends_at: '2030-01-02T00:00:00Z' };
+    const kept = apply(lock, 3, [{ ref: 'ac-1', name: 'cleaner', keep_pin: true, ...window }]);
+    expect(kept.applied && kept.report.codes).toEqual([{ ref: 'ac-1', name: 'cleaner', status: 'pending' }]);
+    expect(await outcomeOf(lock, '246810')).toBe('not_yet_active');
+    apply(lock, 4, [{ ref: 'ac-1', name: 'cleaner', keep_pin: true }]);
+    expect(await outcomeOf(lock, '246810')).toBe('granted');
+    expect(adoptedRows(lock)).toHaveLength(1);
+
+    apply(lock, 5, []);
+    expect(lock.firmware.codes.get(localId)).toBeUndefined();
+    expect(await outcomeOf(lock, '246810')).toBe('unknown_code');
+  });
+
+  it.each([
+    ['an unknown id', () => ({ adopt: 999 }), 'not_found'],
+    ['a gateway code of another ref', () => ({ adopt: 'gateway' }), 'not_local'],
+    ['a backup code', () => ({ adopt: 'backup' }), 'not_local'],
+    ['keep_pin for a ref the lock does not hold', () => ({ keep_pin: true }), 'not_found'],
+    ['adopt with a pin', () => ({ adopt: 'local', pin: '135790' }), 'invalid_code'],
+    ['adopt and keep_pin', () => ({ adopt: 'local', keep_pin: true }), 'invalid_code'],
+    ['adopt with a malformed id', () => ({ adopt: '7' }), 'invalid_code'],
+    ['keep_pin that is not true', () => ({ keep_pin: 1 }), 'invalid_code'],
+    ['adopt with a bad window', () => ({ adopt: 'local', kind: 'time_bound' }), 'invalid_window'],
+    ['adopt switching on a PIN another enabled code has', () => ({ adopt: 'disabled' }), 'duplicate_code'],
+  ])('%s is refused for that entry and changes nothing', async (_label, make, error) => {
+    const { lock, localId } = await lockWithLocal();
+    const { admin, codes } = lock.firmware;
+    const now = lock.firmware.manager.wallNow();
+    // A switched-off local code whose PIN the gateway code 'other' has.
+    const twin = admin.add({ name: 'twin', pin: '111222' }, 'test', now);
+    if (!twin.ok || !admin.setEnabled(twin.code.id, false, 'test', now).ok) throw new Error('setup');
+    apply(lock, 1, [{ ref: 'other', name: 'other', pin: '111222' }]);
+    const gatewayId = codes.gatewayCodes().get('other')!.id;
+    const backup = admin.addBackup('333444', 'test', now);
+    if (!backup.ok) throw new Error('setup');
+    const ids: Record<string, number> = {
+      gateway: gatewayId,
+      backup: backup.code.id,
+      local: localId,
+      disabled: twin.code.id,
+    };
+    const entry = Object.fromEntries(
+      Object.entries(make()).map(([key, value]) => [
+        key,
+        key === 'adopt' && typeof value === 'string' && value in ids ? ids[value] : value,
+      ]),
+    );
+    const before = codes.list();
+    const outcome = apply(lock, 2, [
+      { ref: 'other', name: 'other', pin: '111222' },
+      { ref: 'ac-2', name: 'adopted', ...entry },
+    ]);
+    expect(outcome.applied && outcome.report.codes[1]).toEqual({
+      ref: 'ac-2',
+      name: 'adopted',
+      status: 'error',
+      error,
+      message: expect.any(String),
+    });
+    expect(codes.list().map(({ updatedAt: _u, ...code }) => code)).toEqual(
+      before.map(({ updatedAt: _u, ...code }) => code),
+    );
+    expect(adoptedRows(lock)).toHaveLength(0);
+    expect(await outcomeOf(lock, '246810')).toBe('granted');
+  });
+
+  it('two entries adopting one code: the second is refused', async () => {
+    const { lock, localId } = await lockWithLocal();
+    const outcome = apply(lock, 1, [
+      { ref: 'a', name: 'first', adopt: localId },
+      { ref: 'b', name: 'second', adopt: localId },
+    ]);
+    expect(outcome.applied && outcome.report.codes.map((c) => c.error ?? c.status)).toEqual([
+      'set',
+      'not_local',
+    ]);
+    expect(lock.firmware.codes.get(localId)).toMatchObject({ ref: 'a', source: 'gateway' });
+  });
+});

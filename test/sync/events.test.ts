@@ -11,6 +11,7 @@ import { GatewayService } from '../../gateway/service.ts';
 import {
   addDevice,
   deviceInfo,
+  type GatewayDb,
   getDevice,
   lastAck,
   listEvents,
@@ -36,7 +37,7 @@ afterAll(async () => {
 const seqs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** A gateway (client + service) on an existing gateway database, closed after the test. */
-async function startGateway(db: ReturnType<typeof openGatewayDb>, device: string) {
+async function startGateway(db: GatewayDb, device: string) {
   const client = await GatewayClient.connect({ url: broker.url });
   const events: StoredEvent[] = [];
   const warnings: string[] = [];
@@ -123,10 +124,10 @@ describe('events are not lost to acks', () => {
     const provisioning = join(tempDir(), 'reborn.provisioning.json');
     const record = createProvisioning(device);
     writeProvisioning(provisioning, record);
-    const db = openGatewayDb(join(tempDir(), 'gateway.db'));
+    const db = await openGatewayDb(join(tempDir(), 'gateway.db'));
     onCleanup(() => db.close());
-    addDevice(db, device, record.secret);
-    const channel = new DeviceChannel(getDevice(db, device));
+    await addDevice(db, device, record.secret);
+    const channel = new DeviceChannel(await getDevice(db, device));
 
     // First life: events delivered and acknowledged; an ack is captured off the broker.
     const lifeOneDir = tempDir();
@@ -143,7 +144,9 @@ describe('events are not lost to acks', () => {
     one.link.start();
     // A command of the first life, captured off the broker on its way.
     expect(
-      await firstGateway.client.command(channel, takeCounter(db, device), 'set_mode', { mode: 'passage' }),
+      await firstGateway.client.command(channel, await takeCounter(db, device), 'set_mode', {
+        mode: 'passage',
+      }),
     ).toMatchObject({ ok: true });
     await one.lock.firmware.manager.setMode('normal', 'test');
     await waitUntil(() => capturedCommands.length > 0, 10_000, 'a command on the wire');
@@ -196,14 +199,14 @@ describe('events are not lost to acks', () => {
       { life: 2, i: 2 },
     ]);
     expect(secondGateway.warnings.some((w) => /lock reset: new incarnation/.test(w))).toBe(true);
-    expect(deviceInfo(db, device)).toMatchObject({
+    expect(await deviceInfo(db, device)).toMatchObject({
       incarnation: two.lock.firmware.incarnation,
       note: expect.stringMatching(/^lock reset: new incarnation/),
     });
     // Both lives are kept, each under its own incarnation, with hashes that chain.
-    const old = listEvents(db, device, 0, 1000, oldIncarnation);
+    const old = await listEvents(db, device, 0, 1000, oldIncarnation);
     expect(old.map((e) => e.seq)).toEqual(seqs(1, lifeOneLast));
-    const current = listEvents(db, device);
+    const current = await listEvents(db, device);
     expect(current.map((e) => e.seq)).toEqual(seqs(1, current.length));
     expect(current.every((e, i) => i === 0 || e.prevHash === current[i - 1]!.hash)).toBe(true);
     expect(current.some((e) => e.chainBreak)).toBe(false);
@@ -278,9 +281,9 @@ describe('a gateway that is behind the lock', () => {
     await rig.gateway.close();
 
     // A gateway restored from an empty backup: same devices, no events, no acks, counter 1.
-    const db = openGatewayDb(join(tempDir(), 'restored.db'));
+    const db = await openGatewayDb(join(tempDir(), 'restored.db'));
     onCleanup(() => db.close());
-    addDevice(db, 'restored', lock.firmware.secret);
+    await addDevice(db, 'restored', lock.firmware.secret);
     const restored = await startGateway(db, 'restored');
     for (let i = 30; i < 35; i++) record(i);
     const last = lock.firmware.audit.lastSeq();
@@ -295,8 +298,8 @@ describe('a gateway that is behind the lock', () => {
     );
     expect(restored.events.map((e) => e.seq)).toEqual(seqs(acked + 1, last));
     expect(restored.warnings.some((w) => w.includes(`acknowledged events up to ${acked}`))).toBe(true);
-    expect(lastAck(db, 'restored')).toBe(last);
+    expect(await lastAck(db, 'restored')).toBe(last);
     // It continues its command counter above the lock's last accepted one.
-    expect(takeCounter(db, 'restored')).toBe(42);
+    expect(await takeCounter(db, 'restored')).toBe(42);
   });
 });

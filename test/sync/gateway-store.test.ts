@@ -35,19 +35,19 @@ function event(seq: number, incarnation = INC_A, prevHash = hash(seq - 1)): Stor
   };
 }
 
-function open(path = join(tempDir(), 'gateway.db')) {
-  const db = openGatewayDb(path);
+async function open(path = join(tempDir(), 'gateway.db')) {
+  const db = await openGatewayDb(path);
   onCleanup(() => db.close());
   return db;
 }
 
 describe('the gateway database', () => {
-  it('is a secret store: created 0600 whatever the umask, and a wider existing file is narrowed', () => {
+  it('is a secret store: created 0600 whatever the umask, and a wider existing file is narrowed', async () => {
     const dir = tempDir();
     const fresh = join(dir, 'fresh.db');
     const previous = process.umask(0o000);
     try {
-      open(fresh);
+      await open(fresh);
     } finally {
       process.umask(previous);
     }
@@ -55,44 +55,44 @@ describe('the gateway database', () => {
     const wide = join(dir, 'wide.db');
     writeFileSync(wide, '');
     chmodSync(wide, 0o644);
-    open(wide);
+    await open(wide);
     expect(statSync(wide).mode & 0o777).toBe(0o600);
   });
 
-  it('keys events by incarnation: a reset lock’s seq 1 is stored, the device gets a note, an old incarnation never comes back', () => {
-    const db = open();
-    addDevice(db, 'door1', new Uint8Array(32));
-    expect(noteIncarnation(db, 'door1', INC_A).kind).toBe('first');
+  it('keys events by incarnation: a reset lock’s seq 1 is stored, the device gets a note, an old incarnation never comes back', async () => {
+    const db = await open();
+    await addDevice(db, 'door1', new Uint8Array(32));
+    expect((await noteIncarnation(db, 'door1', INC_A)).kind).toBe('first');
     for (const seq of [1, 2, 3])
-      expect(storeEvent(db, event(seq))).toEqual({ stored: true, chainBreak: false });
-    expect(storeEvent(db, event(2))).toEqual({ stored: false });
-    expect(advanceAck(db, 'door1')).toMatchObject({ incarnation: INC_A, seq: 3 });
+      expect(await storeEvent(db, event(seq))).toEqual({ stored: true, chainBreak: false });
+    expect(await storeEvent(db, event(2))).toEqual({ stored: false });
+    expect(await advanceAck(db, 'door1')).toMatchObject({ incarnation: INC_A, seq: 3 });
 
-    const reset = noteIncarnation(db, 'door1', INC_B, Date.UTC(2026, 10, 23));
+    const reset = await noteIncarnation(db, 'door1', INC_B, Date.UTC(2026, 10, 23));
     expect(reset).toMatchObject({ kind: 'reset', previous: INC_A });
-    expect(storeEvent(db, event(1, INC_B))).toEqual({ stored: true, chainBreak: false });
-    expect(advanceAck(db, 'door1')).toMatchObject({ incarnation: INC_B, previous: 0, seq: 1 });
-    expect(deviceInfo(db, 'door1')).toMatchObject({
+    expect(await storeEvent(db, event(1, INC_B))).toEqual({ stored: true, chainBreak: false });
+    expect(await advanceAck(db, 'door1')).toMatchObject({ incarnation: INC_B, previous: 0, seq: 1 });
+    expect(await deviceInfo(db, 'door1')).toMatchObject({
       incarnation: INC_B,
       note: expect.stringContaining(`lock reset: new incarnation ${INC_B} (was ${INC_A})`),
     });
     // A replayed message of the old life does not switch the stream back.
-    expect(noteIncarnation(db, 'door1', INC_A).kind).toBe('old');
-    expect(deviceInfo(db, 'door1').incarnation).toBe(INC_B);
-    expect(listEvents(db, 'door1', 0, 10, INC_A).map((e) => e.seq)).toEqual([1, 2, 3]);
-    expect(listEvents(db, 'door1').map((e) => e.seq)).toEqual([1]);
-    expect(listIncarnations(db, 'door1')).toEqual([INC_A, INC_B]);
+    expect((await noteIncarnation(db, 'door1', INC_A)).kind).toBe('old');
+    expect((await deviceInfo(db, 'door1')).incarnation).toBe(INC_B);
+    expect((await listEvents(db, 'door1', 0, 10, INC_A)).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect((await listEvents(db, 'door1')).map((e) => e.seq)).toEqual([1]);
+    expect(await listIncarnations(db, 'door1')).toEqual([INC_A, INC_B]);
   });
 
-  it('flags an event whose prev_hash does not match the stored hash of seq - 1, in either arrival order', () => {
-    const db = open();
-    addDevice(db, 'door1', new Uint8Array(32));
-    noteIncarnation(db, 'door1', INC_A);
-    storeEvent(db, event(1));
-    expect(storeEvent(db, event(2, INC_A, hash(99)))).toEqual({ stored: true, chainBreak: true });
-    storeEvent(db, event(5, INC_A, hash(77)));
-    expect(storeEvent(db, event(4))).toEqual({ stored: true, chainBreak: true });
-    expect(listEvents(db, 'door1').map((e) => [e.seq, e.chainBreak])).toEqual([
+  it('flags an event whose prev_hash does not match the stored hash of seq - 1, in either arrival order', async () => {
+    const db = await open();
+    await addDevice(db, 'door1', new Uint8Array(32));
+    await noteIncarnation(db, 'door1', INC_A);
+    await storeEvent(db, event(1));
+    expect(await storeEvent(db, event(2, INC_A, hash(99)))).toEqual({ stored: true, chainBreak: true });
+    await storeEvent(db, event(5, INC_A, hash(77)));
+    expect(await storeEvent(db, event(4))).toEqual({ stored: true, chainBreak: true });
+    expect((await listEvents(db, 'door1')).map((e) => [e.seq, e.chainBreak])).toEqual([
       [1, false],
       [2, true],
       [4, false],
@@ -100,7 +100,7 @@ describe('the gateway database', () => {
     ]);
   });
 
-  it('migrates a version 1 database: its events and ack belong to the incarnation first seen', () => {
+  it('migrates a version 1 database: its events and ack belong to the incarnation first seen', async () => {
     const path = join(tempDir(), 'v1.db');
     const v1 = new Database(path);
     v1.exec(`CREATE TABLE devices (device_id TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL,
@@ -116,14 +116,14 @@ describe('the gateway database', () => {
              INSERT INTO acks VALUES ('door1', 2);
              PRAGMA user_version = 1;`);
     v1.close();
-    const db = open(path);
-    expect(noteIncarnation(db, 'door1', INC_A).kind).toBe('first');
-    expect(listEvents(db, 'door1').map((e) => [e.incarnation, e.seq])).toEqual([
+    const db = await open(path);
+    expect((await noteIncarnation(db, 'door1', INC_A)).kind).toBe('first');
+    expect((await listEvents(db, 'door1')).map((e) => [e.incarnation, e.seq])).toEqual([
       [INC_A, 1],
       [INC_A, 2],
     ]);
-    storeEvent(db, event(3));
-    expect(advanceAck(db, 'door1')).toMatchObject({ previous: 2, seq: 3 });
-    expect(deviceInfo(db, 'door1').note).toBeNull();
+    await storeEvent(db, event(3));
+    expect(await advanceAck(db, 'door1')).toMatchObject({ previous: 2, seq: 3 });
+    expect((await deviceInfo(db, 'door1')).note).toBeNull();
   });
 });

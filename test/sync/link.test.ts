@@ -159,8 +159,8 @@ describe('document sizes', () => {
     await gateway.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
     await gateway.mqtt.publishAsync(channel.topics.desiredCodes, doc, { qos: 1, retain: true });
     const stored = () =>
-      db.prepare<[], { revision: number }>("SELECT revision FROM reported WHERE device_id = 'big'").get();
-    await waitUntil(() => stored()?.revision === 1, 30_000, 'the report stored by the gateway');
+      db.get<{ revision: number }>("SELECT revision FROM reported WHERE device_id = 'big'");
+    await waitUntil(async () => (await stored())?.revision === 1, 30_000, 'the report stored by the gateway');
     expect(reportBytes).toBeGreaterThan(MAX_PAYLOAD_BYTES);
   });
 });

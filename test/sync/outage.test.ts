@@ -36,7 +36,7 @@ describe('nothing is lost', () => {
     await waitUntil(() => rig.link.status().outboxDepth === 0, 60_000, 'every event acknowledged');
     const last = lock.firmware.audit.lastSeq();
     expect(rig.link.status().ackedSeq).toBe(last);
-    const stored = listEvents(rig.db, 'outage', 0, 10_000);
+    const stored = await listEvents(rig.db, 'outage', 0, 10_000);
     expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
     // Each reached the application once, in seq order, although after the reconnect newer
     // events can arrive before the resent older ones (docs/protocol.md, Events).
@@ -140,8 +140,8 @@ describe('nothing is lost', () => {
       maxRoundTripMs: 2000,
       homeAssistant: { discovery: false, allowUnlock: false },
     });
-    const gatewayDb = openGatewayDb(join(tempDir(), 'gw.db'));
-    addDevice(gatewayDb, 'unheard', lock.firmware.secret);
+    const gatewayDb = await openGatewayDb(join(tempDir(), 'gw.db'));
+    await addDevice(gatewayDb, 'unheard', lock.firmware.secret);
     const gateway = await GatewayClient.connect({ url: broker.url });
     try {
       // The lock publishes (and the broker PUBACKs) with no gateway listening: a bare
@@ -173,7 +173,7 @@ describe('nothing is lost', () => {
     } finally {
       await link.stop();
       await gateway.close();
-      gatewayDb.close();
+      await gatewayDb.close();
       await lock.close();
     }
   });

@@ -7,7 +7,7 @@ import { auditTechnicianAction } from '../technician-action.ts';
 export const factoryResetCommand: CommandSpec = {
   name: 'factory-reset',
   usage: 'factory-reset confirm',
-  summary: 'erase codes, offline-code state, mode and lockouts; keeps device key and audit log',
+  summary: 'erase codes, offline-code state, mode, lockouts, Matter pairing; keeps device key and audit log',
   details: [
     'Without "confirm" it only says what it would do.',
     'Offline codes move to the next key version: codes issued before the reset stop working.',
@@ -19,7 +19,7 @@ export const factoryResetCommand: CommandSpec = {
     if (call.args[0] !== 'confirm') {
       throw new DiagError(
         'confirmation_required',
-        'factory-reset erases every code, the offline-code state, the mode and the lockouts (the device key and the audit log stay); type: factory-reset confirm',
+        'factory-reset erases every code, the offline-code state, the mode, the lockouts and the Matter pairing (the device key and the audit log stay); type: factory-reset confirm',
       );
     }
     auditTechnicianAction(call, 'factory_reset');

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The board lane: the Linux HAL and lockfw end to end against a real kernel's GPIO
-# character device. A Debian 6.1 kernel under QEMU/KVM, the kernel's own gpio-sim
-# driver built out of tree (Debian does not build it), the host's root shared
-# read-write over 9p, and lockfw run from this checkout with Debian's gpiod tools.
-# Models mainline's release behaviour only (a released line goes back to its pull).
+# character device. A Debian 6.1 kernel under QEMU, the kernel's own gpio-sim driver
+# built out of tree (Debian does not build it), the host's root shared read-write over
+# 9p, and lockfw run from this checkout on the in-process uAPI backend (the native
+# addon), with Debian's gpiod tools for the explicit fallback. Models mainline's release
+# behaviour only (a released line goes back to its pull).
 #
 #   sudo apt-get install qemu-system-x86 linux-image-amd64 linux-headers-amd64 \
-#        linux-source-6.1 busybox-static gpiod
+#        linux-source-6.1 busybox-static gpiod python3
+#   npm run build:native
 #   bash test/hal/board-lane/run.sh
 #
 # Prints the in-VM test's lines and exits 0 only if every check passed.
@@ -25,6 +27,7 @@ command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64 (apt-get 
 [ -d "/lib/modules/$KVER/build" ] || die "no headers for $KVER (apt-get install linux-headers-$KVER)"
 SOURCE=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | tail -1)
 [ -n "$SOURCE" ] || die "no kernel source (apt-get install linux-source-6.1)"
+[ -f "$REPO/hal/linux/native/build/Release/tumbler_gpio.node" ] || die "no native GPIO addon (npm run build:native)"
 
 # gpio-sim and the irq_sim it needs, as one out-of-tree module. irq_to_desc is not
 # exported to modules in 6.1, so the simulated interrupt goes through the exported
@@ -72,8 +75,8 @@ chmod +x "$INITRD/init"
 
 # TCG, not KVM: under nested virtualisation (as on the machine this was written on)
 # the Debian kernel hung at boot with -enable-kvm. LANE_ACCEL='-enable-kvm -cpu host'
-# where KVM works. Under TCG on 2 cores the lane takes about 9 minutes.
-timeout "${LANE_TIMEOUT:-1200}" qemu-system-x86_64 ${LANE_ACCEL:--accel tcg,thread=multi -cpu max} -m 2048 -smp 2 -nographic -no-reboot \
+# where KVM works. Under TCG on 2 busy cores the lane took 20-30 minutes.
+timeout "${LANE_TIMEOUT:-2700}" qemu-system-x86_64 ${LANE_ACCEL:--accel tcg,thread=multi -cpu max} -m 2048 -smp 2 -nographic -no-reboot \
   -kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initrd.gz" \
   -append "console=ttyS0 ${LANE_KERNEL_ARGS:-quiet} panic=-1" \
   -virtfs local,path=/,mount_tag=host,security_model=none,multidevs=remap \

@@ -49,8 +49,8 @@ describe('board config', () => {
 
   it('fills in defaults', () => {
     const board = parseBoardConfig(minimal);
-    expect(board.gpio.settleMs).toBe(30);
-    expect(board.keypad).toMatchObject({ eventSize: 'auto', pollMs: 20, reconnectMs: 1000 });
+    expect(board.gpio).toEqual({ chip: 'gpiochip0', backend: 'uapi' });
+    expect(board.keypad).toMatchObject({ eventSize: 'auto', pollMs: 20, reconnectMs: 1000, grab: true });
     expect(board.rtc).toMatchObject({ validAfter: '2024-01-01T00:00:00Z', hwclock: 'hwclock' });
     expect(board.door).toMatchObject({ activeLow: false, bias: 'as-is', debounceMs: 50 });
     expect(board.indicator).toEqual({});
@@ -164,7 +164,10 @@ describe('power-on pulls', () => {
       'board.relay.strikeLine: GPIO26 is pulled down at power-on, which is the active-low ON level; it will switch on during boot (see docs/hardware.md)';
     expect(outputsOnAtBoot(strikeBoard({ activeLow: true }), pi4)).toEqual([warning]);
     // The header bank is found by its label, not by being gpiochip0.
-    const board = { ...strikeBoard({ activeLow: true }), gpio: { chip: 'gpiochip2', settleMs: 30 } };
+    const board = {
+      ...strikeBoard({ activeLow: true }),
+      gpio: { chip: 'gpiochip2', backend: 'uapi' as const },
+    };
     expect(outputsOnAtBoot(board, new Map([['gpiochip2', 'pinctrl-bcm2835']]))).toEqual([warning]);
     // The table is the BCM2835's: a Pi 5's RP1 or an expander is not checked against it.
     expect(

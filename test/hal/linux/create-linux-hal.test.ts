@@ -17,7 +17,7 @@ const NOW_S = 1_767_225_600;
 /** The parts of an example board file the tests change. */
 interface BoardJson {
   relay: Record<string, unknown>;
-  keypad: { device: string };
+  keypad: { device: string; grab?: boolean };
   indicator: { buzzer: Record<string, unknown> };
 }
 
@@ -54,6 +54,7 @@ describe('createLinuxHal', () => {
     if (options.rtc !== false) fakeSysfsRtc(root, 'rtc0', NOW_S);
     const board = JSON.parse(readFileSync(join(BOARDS, example), 'utf8')) as BoardJson;
     board.keypad.device = join(root, 'dev', 'input', 'by-id', 'usb-keypad-event-kbd');
+    board.keypad.grab = false; // a FIFO is no input event device: EVIOCGRAB has its own test
     options.edit?.(board);
     let keypad: FakeInputNode | undefined;
     if (options.keypad !== false) {
@@ -325,6 +326,27 @@ describe('createLinuxHal', () => {
     expect(presses).toEqual([true]);
     await hal.close();
     expect(m.deps.gpio.isHeld('gpiochip0', 16)).toBe(false);
+  });
+
+  it('takes the keypad exclusively (EVIOCGRAB) before reading a key, and on every reconnect', async () => {
+    const grabbed: string[] = [];
+    const m = machine('pi-relay-hat.json', { edit: (board) => delete board.keypad.grab });
+    m.deps.grabInputDevice = () => grabbed.push('grab');
+    const hal = await createLinuxHal(m.boardFile, m.scheduler, m.deps);
+    cleanups.push(() => hal.close());
+    expect(grabbed).toEqual(['grab']);
+    await hal.close();
+  });
+
+  it('refuses a keypad it cannot take exclusively, with every output off (the real EVIOCGRAB on a FIFO)', async () => {
+    const m = machine('pi-relay-hat.json', { edit: (board) => delete board.keypad.grab });
+    const error = await createLinuxHal(m.boardFile, m.scheduler, m.deps).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('KEYPAD_NOT_EXCLUSIVE');
+    expect((error as Error).message).toMatch(
+      /^board\.keypad\.grab: .*usb-keypad-event-kbd could not be taken exclusively \(EVIOCGRAB: Inappropriate ioctl for device\)/,
+    );
+    for (const line of [26, 22, 23, 24]) expect(m.deps.gpio.isHeld('gpiochip0', line)).toBe(false);
+    expect(m.deps.gpio.trace()).toContain('request-output gpiochip0:26=0');
   });
 
   it('is what createHal picks for kind "linux"', async () => {

@@ -12,7 +12,7 @@ function board(dir: string, toolsDir: string, chip = 'pinctrl-bcm2711'): string 
   writeFileSync(
     file,
     JSON.stringify({
-      gpio: { chip, toolsDir, settleMs: 20 },
+      gpio: { chip, backend: 'gpiod-tools', toolsDir, settleMs: 20 },
       relay: { mode: 'strike', strikeLine: 26, failMode: 'fail-secure', activeLow: true },
       keypad: { device: join(dir, 'no-keypad') },
       rtc: { device: 'rtc-ds1307' },
@@ -133,9 +133,9 @@ describe('a crash during a grant (real processes, a kernel that keeps released l
     writeFileSync(
       boardFile,
       JSON.stringify({
-        gpio: { chip: 'pinctrl-bcm2711', toolsDir: tools.dir, settleMs: 20 },
+        gpio: { chip: 'pinctrl-bcm2711', backend: 'gpiod-tools', toolsDir: tools.dir, settleMs: 20 },
         relay: { mode: 'strike', strikeLine: 26, failMode: 'fail-secure' },
-        keypad: { device: keypad.path },
+        keypad: { device: keypad.path, grab: false },
         rtc: { device: 'rtc-ds1307' },
         door: { line: 17, bias: 'pull-up' },
         indicator: { buzzer: { line: 24 } },
