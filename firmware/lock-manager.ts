@@ -5,6 +5,7 @@ import { Listeners } from '../hal/listeners.ts';
 import type { Scheduler, TimerHandle } from '../hal/scheduler.ts';
 import type { CorrectionVerdict } from './access/clock-correction.ts';
 import { PIN_MAX_LENGTH, PIN_MIN_LENGTH } from './access/code-spec.ts';
+import { countsUses } from './access/code-status.ts';
 import { countsAsWrongEntry, decide } from './access/decide.ts';
 import {
   INITIAL_LOCKOUT,
@@ -566,7 +567,8 @@ export class LockManager {
     const record = this.write('decision', (): DecisionRecord => {
       if (decision.outcome === 'granted') {
         if (isOffline && credential) offline?.recordGrant(digits, credential, now);
-        else if (credential) codes.recordUse(credential.id, now);
+        // A code without a limit writes no count: its uses are its granted decision rows.
+        else if (credential && countsUses(credential)) codes.recordUse(credential.id, now);
         lockout = recordSuccess(lockout);
       } else if (countsAsWrongEntry(decision)) {
         const local = DateTime.fromMillis(now, { zone: this.settings.timezone });

@@ -395,58 +395,149 @@ export async function noteIncarnation(
 export type StoreResult = { stored: false } | { stored: true; chainBreak: boolean };
 
 /**
- * Stores an event unless already stored (duplicates after a resend, or one another worker
- * took), and checks that the audit chain continues: its prev_hash must equal the stored
- * hash of seq - 1 in the same incarnation, and its hash the stored prev_hash of seq + 1
- * (when the gateway has them). Run it inside a transaction holding the device
- * (lockDevices) when several workers share the database, so the neighbours are seen.
+ * Bound parameters per statement: under SQLite's 32766 and PostgreSQL's 65535, so a
+ * batch of any size is a handful of statements.
  */
-export async function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()): Promise<StoreResult> {
-  const result = await db.run(
-    `INSERT INTO events (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, hash, prev_hash, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, incarnation, seq) DO NOTHING`,
-    [
-      event.deviceId,
-      event.incarnation,
-      event.seq,
-      event.bootId,
-      event.at,
-      event.type,
-      JSON.stringify(event.data),
-      event.prevSeq,
-      event.hash,
-      event.prevHash,
-      now,
-    ],
-  );
-  if (result.changes !== 1) return { stored: false };
-  const neighbours = await db.all<{ seq: number; hash: string | null; prev_hash: string | null }>(
-    'SELECT seq, hash, prev_hash FROM events WHERE device_id = ? AND incarnation = ? AND seq IN (?, ?)',
-    [event.deviceId, event.incarnation, event.seq - 1, event.seq + 1],
-  );
-  const before = neighbours.find((n) => n.seq === event.seq - 1);
-  const after = neighbours.find((n) => n.seq === event.seq + 1);
-  const broken: number[] = [];
-  if (before?.hash && event.prevHash && before.hash !== event.prevHash) broken.push(event.seq);
-  if (after?.prev_hash && event.hash && after.prev_hash !== event.hash) broken.push(event.seq + 1);
-  for (const seq of broken) {
-    await db.run('UPDATE events SET chain_break = 1 WHERE device_id = ? AND incarnation = ? AND seq = ?', [
-      event.deviceId,
-      event.incarnation,
-      seq,
-    ]);
-  }
-  return { stored: true, chainBreak: broken.length > 0 };
+const MAX_PARAMS = 30000;
+
+function chunked<T>(items: readonly T[], paramsPerItem: number): T[][] {
+  const size = Math.max(1, Math.floor(MAX_PARAMS / paramsPerItem));
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
 }
 
-/** Events read per query while following the chain for an ack. */
-const ACK_PAGE = 1000;
+/** `(?, ?, CAST(? AS BIGINT)), ...`: (device, incarnation, seq) keys as a VALUES list (columns column1..3 in both dialects). */
+const keyValues = (count: number) => Array.from({ length: count }, () => '(?, ?, CAST(? AS BIGINT))').join(', ');
+
+const eventKey = (deviceId: string, incarnation: string, seq: number) => `${deviceId}\n${incarnation}\n${seq}`;
 
 /**
- * How far the gateway may acknowledge in the device's current incarnation: from its last
- * ack, follow each event to the next one the lock queued after it (`prev_seq` at or below
- * the current point), as long as the chain has no hole. Records the new ack. Computed
- * from the stored rows only, so it is right whichever worker stored which event.
+ * Stores one event unless already stored; see storeEvents.
+ */
+export async function storeEvent(db: GatewayDb, event: StoredEvent, now = Date.now()): Promise<StoreResult> {
+  const [result] = await storeEvents(db, [event], now);
+  return result!;
+}
+
+/**
+ * Stores events unless already stored (duplicates after a resend, or one another worker
+ * took; within the batch the first copy wins), and checks that the audit chain continues:
+ * an event's prev_hash must equal the stored hash of seq - 1 in the same incarnation, and
+ * its hash the stored prev_hash of seq + 1 (when the gateway has them; rows stored earlier
+ * in the batch count). A break flags the later row of the pair and is reported on the event
+ * whose storing found it, exactly as storing the events one by one in order would.
+ * A few set-based statements whatever the batch size. Run it inside a transaction holding
+ * the devices (lockDevices) when several workers share the database.
+ */
+export async function storeEvents(
+  db: GatewayDb,
+  events: readonly StoredEvent[],
+  now = Date.now(),
+): Promise<StoreResult[]> {
+  const results: StoreResult[] = events.map(() => ({ stored: false }));
+  if (events.length === 0) return results;
+  const firstCopy = new Map<string, number>();
+  events.forEach((e, index) => {
+    const key = eventKey(e.deviceId, e.incarnation, e.seq);
+    if (!firstCopy.has(key)) firstCopy.set(key, index);
+  });
+  const candidates = [...firstCopy.values()];
+  const inserted = new Set<string>();
+  for (const chunk of chunked(candidates, 11)) {
+    const rows = await db.all<{ device_id: string; incarnation: string; seq: number }>(
+      `INSERT INTO events (device_id, incarnation, seq, boot_id, at, type, data, prev_seq, hash, prev_hash, received_at)
+       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (device_id, incarnation, seq) DO NOTHING RETURNING device_id, incarnation, seq`,
+      chunk.flatMap((index) => {
+        const e = events[index]!;
+        return [
+          e.deviceId,
+          e.incarnation,
+          e.seq,
+          e.bootId,
+          e.at,
+          e.type,
+          JSON.stringify(e.data),
+          e.prevSeq,
+          e.hash,
+          e.prevHash,
+          now,
+        ];
+      }),
+    );
+    for (const row of rows) inserted.add(eventKey(row.device_id, row.incarnation, Number(row.seq)));
+  }
+  /** Order of storing among the new rows (the order of the batch). */
+  const storedAt = new Map<string, number>();
+  for (const index of candidates) {
+    const e = events[index]!;
+    const key = eventKey(e.deviceId, e.incarnation, e.seq);
+    if (inserted.has(key)) {
+      storedAt.set(key, index);
+      results[index] = { stored: true, chainBreak: false };
+    }
+  }
+  if (storedAt.size === 0) return results;
+  // Every stored row next to a new one (the new ones included), read at once.
+  const wanted = new Map<string, [string, string, number]>();
+  for (const index of storedAt.values()) {
+    const e = events[index]!;
+    for (const seq of [e.seq - 1, e.seq, e.seq + 1])
+      wanted.set(eventKey(e.deviceId, e.incarnation, seq), [e.deviceId, e.incarnation, seq]);
+  }
+  const links = new Map<string, { hash: string | null; prev_hash: string | null }>();
+  for (const chunk of chunked([...wanted.values()], 3)) {
+    const rows = await db.all<{
+      device_id: string;
+      incarnation: string;
+      seq: number;
+      hash: string | null;
+      prev_hash: string | null;
+    }>(
+      `SELECT e.device_id, e.incarnation, e.seq, e.hash, e.prev_hash FROM events e
+       JOIN (VALUES ${keyValues(chunk.length)}) AS k
+         ON e.device_id = k.column1 AND e.incarnation = k.column2 AND e.seq = k.column3`,
+      chunk.flat(),
+    );
+    for (const row of rows) links.set(eventKey(row.device_id, row.incarnation, Number(row.seq)), row);
+  }
+  // Each pair (seq - 1, seq) with a new row in it is judged once, by whichever of the two
+  // was stored later; a break flags the row at seq.
+  const broken: [string, string, number][] = [];
+  for (const [key, index] of storedAt) {
+    const e = events[index]!;
+    const row = links.get(key)!;
+    for (const [lowSeq, highSeq] of [
+      [e.seq - 1, e.seq],
+      [e.seq, e.seq + 1],
+    ] as const) {
+      const otherSeq = lowSeq === e.seq ? highSeq : lowSeq;
+      const otherKey = eventKey(e.deviceId, e.incarnation, otherSeq);
+      const other = links.get(otherKey);
+      if (!other) continue;
+      const otherStoredAt = storedAt.get(otherKey);
+      if (otherStoredAt !== undefined && otherStoredAt > index) continue; // the other one judges it
+      const low = lowSeq === e.seq ? row : other;
+      const high = lowSeq === e.seq ? other : row;
+      if (low.hash && high.prev_hash && low.hash !== high.prev_hash) {
+        broken.push([e.deviceId, e.incarnation, highSeq]);
+        results[index] = { stored: true, chainBreak: true };
+      }
+    }
+  }
+  for (const chunk of chunked(broken, 3)) {
+    await db.run(
+      `UPDATE events SET chain_break = 1 WHERE (device_id, incarnation, seq) IN (VALUES ${keyValues(chunk.length)})`,
+      chunk.flat(),
+    );
+  }
+  return results;
+}
+
+/**
+ * How far the gateway may acknowledge in the device's current incarnation (or the one
+ * given): see advanceAcks. Records the new ack.
  */
 export async function advanceAck(
   db: GatewayDb,
@@ -456,23 +547,76 @@ export async function advanceAck(
   return db.transaction(async (tx) => {
     await lockDevices(tx, [deviceId]);
     const stream = incarnation ?? (await currentIncarnation(tx, deviceId));
-    const previous = await lastAck(tx, deviceId, stream);
-    let seq = previous;
-    let cursor = previous;
-    for (;;) {
-      const rows = await tx.all<{ seq: number; prev_seq: number }>(
-        'SELECT seq, prev_seq FROM events WHERE device_id = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT ?',
-        [deviceId, stream, cursor, ACK_PAGE],
-      );
+    const [ack] = await advanceAcks(tx, [{ deviceId, incarnation: stream }]);
+    return { incarnation: stream, previous: ack!.previous, seq: ack!.seq };
+  });
+}
+
+export interface AdvancedAck {
+  deviceId: string;
+  incarnation: string;
+  previous: number;
+  seq: number;
+  /** The events the new ack covers (previous < seq <= new ack), in seq order. */
+  released: StoredEvent[];
+}
+
+/**
+ * How far the gateway may acknowledge in each given stream: from its last ack, follow each
+ * event to the next one the lock queued after it (`prev_seq` at or below the current
+ * point), as long as the chain has no hole. Records the new acks. Computed from the stored
+ * rows only, so it is right whichever worker stored which event. Three statements per
+ * chunk of streams, whatever their number. Run it inside a transaction holding the devices.
+ */
+export async function advanceAcks(
+  db: GatewayDb,
+  streams: readonly { deviceId: string; incarnation: string }[],
+): Promise<AdvancedAck[]> {
+  const results: AdvancedAck[] = [];
+  for (const chunk of chunked(streams, 3)) {
+    const previous = new Map<string, number>();
+    for (const row of await db.all<{ device_id: string; incarnation: string; seq: number }>(
+      `SELECT a.device_id, a.incarnation, a.seq FROM acks a
+       JOIN (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS k ON a.device_id = k.column1 AND a.incarnation = k.column2`,
+      chunk.flatMap((s) => [s.deviceId, s.incarnation]),
+    ))
+      previous.set(`${row.device_id}\n${row.incarnation}`, row.seq);
+    const starts = chunk.map((s) => ({ ...s, previous: previous.get(`${s.deviceId}\n${s.incarnation}`) ?? 0 }));
+    const unacked = new Map<string, EventRow[]>();
+    for (const row of await db.all<EventRow & { device_id: string; incarnation: string }>(
+      `SELECT e.device_id, e.incarnation, ${EVENT_COLUMNS} FROM events e
+       JOIN (VALUES ${keyValues(starts.length)}) AS k
+         ON e.device_id = k.column1 AND e.incarnation = k.column2 AND e.seq > k.column3
+       ORDER BY e.device_id, e.incarnation, e.seq`,
+      starts.flatMap((s) => [s.deviceId, s.incarnation, s.previous]),
+    )) {
+      const key = `${row.device_id}\n${row.incarnation}`;
+      const rows = unacked.get(key);
+      if (rows) rows.push(row);
+      else unacked.set(key, [row]);
+    }
+    const moved: AdvancedAck[] = [];
+    for (const start of starts) {
+      const rows = unacked.get(`${start.deviceId}\n${start.incarnation}`) ?? [];
       // In seq order, the first row queued at or below the point continues the chain;
       // rows passed over lie below the new point and can never continue it.
+      let seq = start.previous;
       for (const row of rows) if (row.prev_seq <= seq) seq = row.seq;
-      if (rows.length < ACK_PAGE) break;
-      cursor = rows[rows.length - 1]!.seq;
+      const released = rows
+        .filter((row) => row.seq <= seq)
+        .map((row) => toStoredEvent(row, start.deviceId, start.incarnation));
+      const ack = { ...start, seq, released };
+      results.push(ack);
+      if (seq !== start.previous) moved.push(ack);
     }
-    if (seq !== previous) await setAck(tx, deviceId, stream, seq);
-    return { incarnation: stream, previous, seq };
-  });
+    if (moved.length > 0)
+      await db.run(
+        `INSERT INTO acks (device_id, incarnation, seq) VALUES ${moved.map(() => '(?, ?, ?)').join(', ')}
+         ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = excluded.seq`,
+        moved.flatMap((a) => [a.deviceId, a.incarnation, a.seq]),
+      );
+  }
+  return results;
 }
 
 async function setAck(db: GatewayDb, deviceId: string, incarnation: string, seq: number): Promise<void> {

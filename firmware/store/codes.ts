@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { CodeFields, CodeSpec } from '../access/code-spec.ts';
+import { countsUses } from '../access/code-status.ts';
 import type { CodeKind, Credential, Role, WeeklySchedule } from '../access/types.ts';
 import type { Db } from './db.ts';
 
@@ -96,6 +97,36 @@ function specColumns(spec: CodeSpec, pinHash: string) {
   };
 }
 
+/** A code's uses as the audit log tells them: its granted decisions. */
+interface Usage {
+  uses: number;
+  firstUsedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/**
+ * Every granted decision on a stored code (offline codes are counted in offline_codes), by
+ * code id. A removed code's id is reused (docs/protocol.md), so a grant counts for a code
+ * only from its created_at on.
+ */
+const GRANTS_SQL = `SELECT json_extract(data, '$.code_id') AS code_id, at FROM audit
+  WHERE type = 'decision' AND json_extract(data, '$.outcome') = 'granted' AND json_extract(data, '$.kind') != 'offline'`;
+
+/**
+ * A code without a limit writes no use count on a grant (one page less in the decision's
+ * commit; docs/reliability.md): its uses, first and last use are read from the audit log.
+ * Counted codes keep the count committed with the grant.
+ */
+function withUsage(record: CodeRecord, usage: Usage | undefined): CodeRecord {
+  if (countsUses(record)) return record;
+  return {
+    ...record,
+    uses: usage?.uses ?? 0,
+    firstUsedAt: usage?.firstUsedAt ?? null,
+    lastUsedAt: usage?.lastUsedAt ?? null,
+  };
+}
+
 /** Keyed hash of a PIN: HMAC-SHA256 under the device secret, hex. */
 export function hashPin(secret: Uint8Array, pin: string): string {
   return createHmac('sha256', secret).update(pin).digest('hex');
@@ -116,6 +147,9 @@ export class CodeStore {
   private readonly replaceStmt;
   private readonly enabledIdsStmt;
   private readonly gatewayStmt;
+  private readonly grantsStmt;
+  private readonly grantsOfStmt;
+  private readonly materializeStmt;
 
   constructor(
     private readonly db: Db,
@@ -156,6 +190,13 @@ export class CodeStore {
     this.enabledIdsStmt = db.prepare<[string], { id: number }>(
       'SELECT id FROM codes WHERE pin_hash = ? AND enabled = 1',
     );
+    this.grantsStmt = db.prepare<[], { code_id: number; at: number }>(GRANTS_SQL);
+    this.grantsOfStmt = db.prepare<[number], { code_id: number; at: number }>(
+      `${GRANTS_SQL} AND json_extract(data, '$.code_id') = ?`,
+    );
+    this.materializeStmt = db.prepare<[number, number | null, number | null, number]>(
+      'UPDATE codes SET uses = ?, first_used_at = ?, last_used_at = ? WHERE id = ?',
+    );
     this.gatewayStmt = db.prepare<[], CodeRow & { pin_hash: string }>(
       `SELECT ${COLUMNS}, pin_hash FROM codes WHERE source = 'gateway'`,
     );
@@ -193,12 +234,42 @@ export class CodeStore {
           assigned: (options.assigned ?? true) ? 1 : 0,
           ref: options.ref ?? null,
         });
-        return { ok: true, code: this.get(Number(info.lastInsertRowid))! };
+        // A new code has no uses yet: no audit read.
+        return {
+          ok: true,
+          code: withUsage(fromRow(this.byId.get(Number(info.lastInsertRowid))!), undefined),
+        };
       })
       .immediate();
   }
 
-  /** The code a PIN names: an enabled, assigned one if there is one. */
+  /** Usage from the audit log of the codes given, by id (grants from each one's created_at on). */
+  private usage(
+    records: CodeRecord[],
+    grants: Iterable<{ code_id: number; at: number }>,
+  ): Map<number, Usage> {
+    const uncounted = new Map(records.filter((r) => !countsUses(r)).map((r) => [r.id, r.createdAt]));
+    const usage = new Map<number, Usage>();
+    if (uncounted.size === 0) return usage;
+    for (const { code_id: id, at } of grants) {
+      const since = uncounted.get(id);
+      if (since === undefined || at < since) continue;
+      const u = usage.get(id);
+      if (!u) usage.set(id, { uses: 1, firstUsedAt: at, lastUsedAt: at });
+      else {
+        u.uses++;
+        u.firstUsedAt = Math.min(u.firstUsedAt!, at);
+        u.lastUsedAt = Math.max(u.lastUsedAt!, at);
+      }
+    }
+    return usage;
+  }
+
+  /**
+   * The code a PIN names: an enabled, assigned one if there is one. The keypad's lookup:
+   * `uses` is the stored count, kept only for counted codes (countsUses); get and list
+   * give every code's uses.
+   */
   findByPin(pin: string): CodeRecord | undefined {
     let best: CodeRow | undefined;
     // The enabled code first (one at most: migration 7), then an assigned one, then the oldest.
@@ -217,11 +288,17 @@ export class CodeStore {
 
   get(id: number): CodeRecord | undefined {
     const row = this.byId.get(id);
-    return row ? fromRow(row) : undefined;
+    if (!row) return undefined;
+    const record = fromRow(row);
+    if (countsUses(record)) return record;
+    return withUsage(record, this.usage([record], this.grantsOfStmt.iterate(id)).get(id));
   }
 
   list(): CodeRecord[] {
-    return this.all.all().map(fromRow);
+    const records = this.all.all().map(fromRow);
+    if (records.every(countsUses)) return records;
+    const usage = this.usage(records, this.grantsStmt.iterate());
+    return records.map((record) => withUsage(record, usage.get(record.id)));
   }
 
   count(): number {
@@ -272,6 +349,10 @@ export class CodeStore {
    * new schedule never reopens a used-up code. Checks are the caller's (CodeAdmin.reschedule).
    */
   reschedule(id: number, timing: CodeTiming, now: number): boolean {
+    this.startCounting(id, {
+      ...timing,
+      expireAfterFirstUseMin: this.byId.get(id)?.expire_after_first_use_min ?? null,
+    });
     const result = this.db
       .prepare(
         `UPDATE codes SET kind = @kind, starts_at = @startsAt, ends_at = @endsAt, schedule = @schedule,
@@ -286,6 +367,7 @@ export class CodeStore {
    * and kind stay the same, and start again otherwise. Duplicate checks are the caller's.
    */
   replace(id: number, spec: CodeSpec, now: number, pinHash: string = this.hash(spec.pin)): void {
+    this.startCounting(id, spec);
     this.replaceStmt.run({ id, ...specColumns(spec, pinHash), now });
   }
 
@@ -301,6 +383,7 @@ export class CodeStore {
    * are the caller's.
    */
   replaceKeepingPin(id: number, ref: string, fields: CodeFields, now: number): void {
+    this.startCounting(id, fields);
     this.db
       .prepare(
         `UPDATE codes SET
@@ -359,7 +442,29 @@ export class CodeStore {
     return this.enabledIdsStmt.all(pinHash).map((row) => row.id);
   }
 
-  /** Counts a grant. Runs inside the caller's transaction, before the relay moves. */
+  /**
+   * A code without a limit that is about to get one (a rewrite that keeps its count)
+   * starts from the uses the audit log shows, so a new limit never reopens what was used.
+   */
+  private startCounting(id: number, next: Parameters<typeof countsUses>[0]): void {
+    const row = this.byId.get(id);
+    if (!row || !countsUses(next)) return;
+    const record = fromRow(row);
+    if (countsUses(record)) return;
+    const usage = withUsage(record, this.usage([record], this.grantsOfStmt.iterate(id)).get(id));
+    // A store from before this rule still holds the uses counted then: the larger of the two
+    // is the better floor once retention has pruned old decision rows.
+    this.materializeStmt.run(
+      Math.max(usage.uses, row.uses),
+      row.first_used_at === null || usage.firstUsedAt === null
+        ? (row.first_used_at ?? usage.firstUsedAt)
+        : Math.min(row.first_used_at, usage.firstUsedAt),
+      Math.max(row.last_used_at ?? 0, usage.lastUsedAt ?? 0) || null,
+      id,
+    );
+  }
+
+  /** Counts a grant of a counted code (countsUses). Runs inside the caller's transaction, before the relay moves. */
   recordUse(id: number, at: number): void {
     this.useStmt.run(at, at, id);
   }

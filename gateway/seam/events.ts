@@ -165,13 +165,28 @@ export async function catchUpLockEvents(
   );
   const translated: StoredEvent[] = [];
   const failures: Error[] = [];
+  const moves: Array<{ device_id: string; incarnation: string; seq: number }> = [];
   for (const stream of streams) {
     try {
-      translated.push(...(await catchUpStream(store, stream, storedBy, now)));
+      const caught = await catchUpStream(store, stream, storedBy, now);
+      translated.push(...caught.translated);
+      if (caught.mark > (stream.done ?? 0)) moves.push({ ...stream, seq: caught.mark });
     } catch (error) {
       failures.push(error as Error);
     }
   }
+  // Every lock's cursor in one commit: a commit per lock would hold the database (one
+  // connection on SQLite) for a second per thousand locks at every pass.
+  if (moves.length > 0)
+    await store.sql.transaction(async (tx) => {
+      for (const move of moves)
+        await tx.run(
+          `INSERT INTO seam_lock_cursors (device_id, incarnation, seq) VALUES (?, ?, ?)
+           ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = CASE
+             WHEN excluded.seq > seam_lock_cursors.seq THEN excluded.seq ELSE seam_lock_cursors.seq END`,
+          [move.device_id, move.incarnation, move.seq],
+        );
+    });
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) throw new AggregateError(failures, `catch-up failed for ${failures.length} locks`);
   return translated;
@@ -182,7 +197,7 @@ async function catchUpStream(
   stream: { device_id: string; incarnation: string; acked: number; done: number | null },
   storedBy: number,
   now: number,
-): Promise<StoredEvent[]> {
+): Promise<{ translated: StoredEvent[]; mark: number }> {
   const translated: StoredEvent[] = [];
   const done = stream.done ?? 0;
   /** Every acknowledged event up to here is translated. */
@@ -212,15 +227,7 @@ async function catchUpStream(
     after = rows[rows.length - 1]!.seq;
   }
   // Seqs up to the ack with no stored event are ones the lock never sends again.
-  const mark = waiting ? contiguous : stream.acked;
-  if (mark > done)
-    await store.sql.run(
-      `INSERT INTO seam_lock_cursors (device_id, incarnation, seq) VALUES (?, ?, ?)
-       ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = CASE
-         WHEN excluded.seq > seam_lock_cursors.seq THEN excluded.seq ELSE seam_lock_cursors.seq END`,
-      [stream.device_id, stream.incarnation, mark],
-    );
-  return translated;
+  return { translated, mark: waiting ? contiguous : stream.acked };
 }
 
 /**

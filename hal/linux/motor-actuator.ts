@@ -75,13 +75,19 @@ export class MotorActuator implements LockActuator {
       energise();
       return;
     }
+    // A timer may fire a little early by the scheduler's clock (libuv rounds its loop
+    // time to whole milliseconds): the dead time is measured again before energising.
+    const afterDeadTime = (since: number) => {
+      this.deadTime = undefined;
+      if (generation !== this.generation) return;
+      const wait = this.deadTimeMs - (this.scheduler.now() - since);
+      if (wait > 0) this.deadTime = this.scheduler.after(wait, () => afterDeadTime(since));
+      else energise();
+    };
     away.off().then(
       () => {
         if (generation !== this.generation) return;
-        const since = away.offSince() ?? this.scheduler.now();
-        const wait = this.deadTimeMs - (this.scheduler.now() - since);
-        if (wait > 0) this.deadTime = this.scheduler.after(wait, energise);
-        else energise();
+        afterDeadTime(away.offSince() ?? this.scheduler.now());
       },
       () => undefined, // logged by the output
     );

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createProvisioning, writeProvisioning } from '../../firmware/provisioning.ts';
@@ -23,12 +22,6 @@ import type { BenchRow } from './types.ts';
 
 const READY_TARGET = 3;
 const RSS_LIMIT_MB = 80;
-/**
- * What `--matter` may add to a lock's memory (matter.js, its data model and the Door Lock
- * node): about 80 MB measured on Node 20 (docs/matter.md); the limit catches a regression.
- */
-const MATTER_EXTRA_MB_LIMIT = 96;
-
 export interface BootOptions {
   /** Measured boots of each (default 5; one warm-up each first). */
   runs?: number;
@@ -62,15 +55,6 @@ function rssMb(pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   if (!match) throw new Error(`bench: no VmRSS in /proc/${pid}/status`);
   return Number(match[1]) / 1024;
-}
-
-/** A UDP port free right now, for the Matter node. */
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp6');
-  await new Promise<void>((resolve) => socket.bind(0, '::', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
 }
 
 /** The node flags lockfw.service starts lockfw with (its ExecStart), so the bench runs the board's form. */
@@ -209,21 +193,6 @@ export async function benchBoot(options: BootOptions = {}): Promise<BenchRow[]> 
       base.push(await bootOnce(baseArgs, root, /^ready$/m));
       ours.push(await bootOnce(lockArgs, root, lockReady));
     }
-    // The same lock with --matter: ready once the Matter node prints its pairing line.
-    const port = await freeUdpPort();
-    const matterConfig = join(dir, 'matter-config.json');
-    writeFileSync(matterConfig, JSON.stringify({ matter: { port } }));
-    const matterArgs = [
-      ...nodeFlags,
-      ...lockfw.args,
-      ...['run', '--hal', 'sim', '--data', join(dir, 'matter-lock'), '--init', '--config', matterConfig],
-      ...['--matter', ...board],
-    ];
-    const matterReady = [...lockReady, /"ns":"lockfw:matter","msg":"matter (pairing|node commissioned)"/];
-    await bootOnce(matterArgs, root, matterReady);
-    const withMatter: Array<{ ms: number; rss: number }> = [];
-    for (let i = 0; i < runs; i++) withMatter.push(await bootOnce(matterArgs, root, matterReady));
-    const matterRss = median(withMatter.map((r) => r.rss));
     const readyMs = median(ours.map((r) => r.ms));
     const baseMs = median(base.map((r) => r.ms));
     const rss = median(ours.map((r) => r.rss));
@@ -249,17 +218,6 @@ export async function benchBoot(options: BootOptions = {}): Promise<BenchRow[]> 
         ratio: round(rss / baseRss),
         target: `< ${RSS_LIMIT_MB} MB`,
         pass: rss < RSS_LIMIT_MB,
-      },
-      {
-        name: `resident memory with --matter (${lockfw.short})`,
-        value: round(matterRss, 1),
-        unit: 'MB',
-        baselineName:
-          'the same lockfw run (MQTT, serial console) without --matter (matter.js is never loaded then)',
-        baseline: round(rss, 1),
-        ratio: round(matterRss / rss),
-        target: `<= ${MATTER_EXTRA_MB_LIMIT} MB more`,
-        pass: matterRss - rss <= MATTER_EXTRA_MB_LIMIT,
       },
     ];
   } finally {

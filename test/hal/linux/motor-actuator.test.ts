@@ -3,7 +3,7 @@ import { silentLog } from '../../../hal/linux/log.ts';
 import type { MotorActuator } from '../../../hal/linux/motor-actuator.ts';
 import { openActuator } from '../../../hal/linux/open-devices.ts';
 import type { BoltPosition, DriveTarget, LockActuator } from '../../../hal/relay.ts';
-import { VirtualScheduler } from '../../../hal/scheduler.ts';
+import { type Scheduler, VirtualScheduler } from '../../../hal/scheduler.ts';
 import { FakeBolt } from '../fake-bolt.ts';
 import { FakeGpioBackend } from '../fake-gpio.ts';
 import { motorBoard } from '../linux-boards.ts';
@@ -137,6 +137,30 @@ describe('MotorActuator line operations', () => {
       'set gpiochip0:21=0 @550',
     ]);
     expect(positions).toEqual(['locked @555']);
+  });
+
+  it('keeps the whole dead time when the timer fires early (libuv rounds its clock to whole ms)', async () => {
+    const scheduler = new VirtualScheduler();
+    // A timer that fires 1 ms before it is due, as Node's can by performance.now().
+    const early: Scheduler = {
+      now: () => scheduler.now(),
+      after: (ms, fn) => scheduler.after(ms > 1 ? ms - 1 : ms, fn),
+      every: (ms, fn) => scheduler.every(ms, fn),
+      cancel: (handle) => scheduler.cancel(handle),
+    };
+    const gpio = new FakeGpioBackend(() => scheduler.now());
+    for (const endStop of [5, 6]) gpio.setInput('gpiochip0', endStop, 1); // active-low: bolt between
+    const actuator = await openActuator(gpio, motorBoard(), early, silentLog);
+    actuator.drive('unlocked');
+    await scheduler.advance(100);
+    actuator.drive('locked');
+    await scheduler.advance(200);
+    expect(gpio.trace().slice(4, 7)).toEqual([
+      'set gpiochip0:20=1 @0',
+      'set gpiochip0:20=0 @100',
+      'set gpiochip0:21=1 @150', // not @149: the remaining millisecond is waited for
+    ]);
+    await actuator.close();
   });
 
   it('cancels a pending reversal on stop()', async () => {
