@@ -2,18 +2,17 @@ import { z } from 'zod';
 import type { GatewayClient } from './client.ts';
 import { DeviceChannel } from './client.ts';
 import {
-  advanceAck,
-  catchUpAck,
+  advanceAcks,
+  catchUpAcks,
   type GatewayDb,
   getDevice,
-  listEvents,
   lockDevices,
-  noteIncarnation,
-  raiseCounter,
+  noteIncarnations,
+  raiseCounters,
   type StoredEvent,
   setDeviceNote,
-  storeEvent,
-  storeReported,
+  storeEvents,
+  storeReportedMany,
 } from './store.ts';
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -278,7 +277,7 @@ export class GatewayService {
     // Each lock's rows are changed by one worker at a time, so the chain checks and the
     // ack see every event another worker stored before.
     await lockDevices(tx, touched);
-    // Each device's current incarnation, read once: most messages name it.
+    // Each device's current incarnation: the stream its ack advances in.
     const ids = [...touched];
     const current = new Map<string, string>();
     for (const row of await tx.all<{ device_id: string; incarnation: string | null }>(
@@ -288,59 +287,81 @@ export class GatewayService {
       current.set(row.device_id, row.incarnation ?? '');
     const warnings: string[] = [];
     const ackDevices = new Set(devices);
-    /** Per device: the other incarnations already judged old in this commit. */
-    const old = new Map<string, Set<string>>();
-    const judge = async (deviceId: string, incarnation: string): Promise<'current' | 'old'> => {
-      if (current.get(deviceId) === incarnation) return 'current';
-      if (old.get(deviceId)?.has(incarnation)) return 'old';
-      const change = await noteIncarnation(tx, deviceId, incarnation);
+    // Every message is judged in arrival order, and its effects are written a few
+    // statements per kind whatever their number: incarnations first (a first one adopts
+    // the rows stored before it), then events, counters, catch-up acks, reported codes.
+    // Nothing else depends on another kind's writes, so this order gives the result of
+    // applying the messages one by one; warnings keep their places in arrival order.
+    const judged = await noteIncarnations(
+      tx,
+      inbox.flatMap((item) =>
+        item.kind === 'event'
+          ? [{ deviceId: item.event.deviceId, incarnation: item.event.incarnation }]
+          : item.kind === 'state'
+            ? [{ deviceId: item.deviceId, incarnation: item.incarnation }]
+            : [],
+      ),
+    );
+    const events: StoredEvent[] = [];
+    const raises: { deviceId: string; lastCounter: number; warning: number }[] = [];
+    const catchUps: { deviceId: string; incarnation: string; lockAcked: number; warning: number }[] = [];
+    const reports: { deviceId: string; revision: number; body: unknown }[] = [];
+    /** Reserves the warning's place; filled (or left empty) once its statement ran. */
+    const slot = () => warnings.push('') - 1;
+    let next = 0;
+    const judge = (deviceId: string, incarnation: string): 'current' | 'old' => {
+      const change = judged[next++]!;
       if (change.kind === 'reset') warnings.push(`${deviceId}: ${change.note}`);
-      if (change.kind === 'old') {
-        old.set(deviceId, (old.get(deviceId) ?? new Set()).add(incarnation));
-        return 'old';
-      }
-      // A new current incarnation makes every other one old.
+      if (change.kind === 'old') return 'old';
       current.set(deviceId, incarnation);
-      old.delete(deviceId);
       return 'current';
     };
-    const breaks: StoredEvent[] = [];
     for (const item of inbox) {
       if (item.kind === 'event') {
         const { event } = item;
         ackDevices.add(event.deviceId);
-        if ((await judge(event.deviceId, event.incarnation)) === 'old') continue;
-        const result = await storeEvent(tx, event);
-        if (result.stored && result.chainBreak) breaks.push(event);
+        if (judge(event.deviceId, event.incarnation) === 'old') continue;
+        events.push(event);
       } else if (item.kind === 'state') {
         ackDevices.add(item.deviceId);
-        if (await raiseCounter(tx, item.deviceId, item.lastCounter))
-          warnings.push(
-            `${item.deviceId}: the lock accepted commands up to counter ${item.lastCounter}; this gateway continues above it`,
-          );
+        raises.push({ deviceId: item.deviceId, lastCounter: item.lastCounter, warning: slot() });
         // The state names the lock's incarnation and the last seq it holds as acknowledged.
         // Events up to it will never be sent again (a restored gateway, another gateway),
         // so waiting for them would stall the stream: continue after it.
-        if ((await judge(item.deviceId, item.incarnation)) === 'old') continue;
-        const skipped = await catchUpAck(tx, item.deviceId, item.incarnation, item.ackedSeq);
-        if (skipped)
-          warnings.push(
-            `${item.deviceId}: the lock had acknowledged events up to ${skipped.seq} before this gateway held them (gateway ack ${skipped.previous}); continuing after ${skipped.seq}`,
-          );
+        if (judge(item.deviceId, item.incarnation) === 'old') continue;
+        catchUps.push({
+          deviceId: item.deviceId,
+          incarnation: item.incarnation,
+          lockAcked: item.ackedSeq,
+          warning: slot(),
+        });
       } else {
-        await storeReported(tx, item.deviceId, item.revision, item.body);
+        reports.push(item);
       }
     }
-    const acks = [];
-    for (const deviceId of ackDevices) {
-      if (!current.has(deviceId)) continue; // no longer registered
-      const ack = await advanceAck(tx, deviceId, current.get(deviceId));
-      const released =
-        ack.seq > ack.previous
-          ? await listEvents(tx, deviceId, ack.previous, ack.seq - ack.previous, ack.incarnation)
-          : [];
-      acks.push({ deviceId, ...ack, released });
-    }
+    const breaks: StoredEvent[] = [];
+    (await storeEvents(tx, events)).forEach((result, i) => {
+      if (result.stored && result.chainBreak) breaks.push(events[i]!);
+    });
+    (await raiseCounters(tx, raises)).forEach((moved, i) => {
+      const { deviceId, lastCounter, warning } = raises[i]!;
+      if (moved)
+        warnings[warning] =
+          `${deviceId}: the lock accepted commands up to counter ${lastCounter}; this gateway continues above it`;
+    });
+    (await catchUpAcks(tx, catchUps)).forEach((skipped, i) => {
+      const { deviceId, warning } = catchUps[i]!;
+      if (skipped)
+        warnings[warning] =
+          `${deviceId}: the lock had acknowledged events up to ${skipped.seq} before this gateway held them (gateway ack ${skipped.previous}); continuing after ${skipped.seq}`;
+    });
+    await storeReportedMany(tx, reports);
+    const acks = await advanceAcks(
+      tx,
+      [...ackDevices]
+        .filter((deviceId) => current.has(deviceId)) // unregistered ones are skipped
+        .map((deviceId) => ({ deviceId, incarnation: current.get(deviceId)! })),
+    );
     for (const event of breaks) {
       await setDeviceNote(
         tx,
@@ -351,6 +372,6 @@ export class GatewayService {
         `${event.deviceId}: event chain broken at seq ${event.seq} (incarnation ${event.incarnation}): its hashes do not link to the stored neighbour`,
       );
     }
-    return { warnings, acks };
+    return { warnings: warnings.filter((warning) => warning !== ''), acks };
   }
 }

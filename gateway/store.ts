@@ -265,11 +265,43 @@ export async function takeCounter(db: GatewayDb, deviceId: string): Promise<numb
  * Returns true when the counter moved.
  */
 export async function raiseCounter(db: GatewayDb, deviceId: string, lastCounter: number): Promise<boolean> {
-  const result = await db.run(
-    'UPDATE devices SET next_counter = ? WHERE device_id = ? AND next_counter <= ?',
-    [lastCounter + 1, deviceId, lastCounter],
-  );
-  return result.changes === 1;
+  const [moved] = await raiseCounters(db, [{ deviceId, lastCounter }]);
+  return moved!;
+}
+
+/**
+ * raiseCounter for many states in arrival order, with the same answers: one read of the
+ * counters and one update taking the highest, per chunk of devices. Run it inside a
+ * transaction holding the devices (lockDevices).
+ */
+export async function raiseCounters(
+  db: GatewayDb,
+  raises: readonly { deviceId: string; lastCounter: number }[],
+): Promise<boolean[]> {
+  const next = new Map<string, number>();
+  const deviceIds = [...new Set(raises.map((r) => r.deviceId))];
+  for (const chunk of chunked(deviceIds, 1))
+    for (const row of await db.all<{ device_id: string; next_counter: number }>(
+      `SELECT device_id, next_counter FROM devices WHERE device_id IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    ))
+      next.set(row.device_id, row.next_counter);
+  const start = new Map(next);
+  const moved = raises.map(({ deviceId, lastCounter }) => {
+    const counter = next.get(deviceId);
+    if (counter === undefined || counter > lastCounter) return false;
+    next.set(deviceId, lastCounter + 1);
+    return true;
+  });
+  const raised = [...next].filter(([deviceId, counter]) => start.get(deviceId) !== counter);
+  for (const chunk of chunked(raised, 2))
+    await db.run(
+      `UPDATE devices SET next_counter = k.column2
+       FROM (VALUES ${chunk.map(() => '(?, CAST(? AS BIGINT))').join(', ')}) AS k
+       WHERE devices.device_id = k.column1 AND devices.next_counter < k.column2`,
+      chunk.flat(),
+    );
+  return moved;
 }
 
 /**
@@ -360,36 +392,99 @@ export async function noteIncarnation(
   incarnation: string,
   now = Date.now(),
 ): Promise<IncarnationChange> {
-  return db.transaction(async (tx): Promise<IncarnationChange> => {
+  return db.transaction(async (tx) => {
     await lockDevices(tx, [deviceId]);
-    const current = await currentIncarnation(tx, deviceId);
-    if (current === incarnation) return { kind: 'current' };
-    const seen = await tx.get('SELECT 1 AS one FROM incarnations WHERE device_id = ? AND incarnation = ?', [
-      deviceId,
-      incarnation,
-    ]);
-    if (seen) return { kind: 'old' };
-    await tx.run(
-      `INSERT INTO incarnations (device_id, incarnation, first_seen, seen_order)
-       SELECT ?, ?, ?, COALESCE(MAX(seen_order), 0) + 1 FROM incarnations WHERE device_id = ?`,
-      [deviceId, incarnation, now, deviceId],
-    );
-    await tx.run('UPDATE devices SET incarnation = ? WHERE device_id = ?', [incarnation, deviceId]);
-    if (current === '') {
-      await tx.run("UPDATE events SET incarnation = ? WHERE device_id = ? AND incarnation = ''", [
-        incarnation,
-        deviceId,
-      ]);
-      await tx.run("UPDATE acks SET incarnation = ? WHERE device_id = ? AND incarnation = ''", [
-        incarnation,
-        deviceId,
-      ]);
+    const [change] = await noteIncarnations(tx, [{ deviceId, incarnation }], now);
+    return change!;
+  });
+}
+
+/**
+ * noteIncarnation for many messages in arrival order, with the same judgements: they are
+ * made in memory from one read of the devices' incarnations, and written with a few
+ * set-based statements whatever their number. Run it inside a transaction holding the
+ * devices (lockDevices), before storing events or acks of those devices (a first
+ * incarnation adopts the rows stored before it).
+ */
+export async function noteIncarnations(
+  db: GatewayDb,
+  notes: readonly { deviceId: string; incarnation: string }[],
+  now = Date.now(),
+): Promise<IncarnationChange[]> {
+  const deviceIds = [...new Set(notes.map((n) => n.deviceId))];
+  const current = new Map<string, string>();
+  const seen = new Map<string, Set<string>>();
+  const lastOrder = new Map<string, number>();
+  for (const chunk of chunked(deviceIds, 1)) {
+    const marks = chunk.map(() => '?').join(', ');
+    for (const row of await db.all<{ device_id: string; incarnation: string | null }>(
+      `SELECT device_id, incarnation FROM devices WHERE device_id IN (${marks})`,
+      chunk,
+    ))
+      current.set(row.device_id, row.incarnation ?? '');
+    for (const row of await db.all<{ device_id: string; incarnation: string; seen_order: number }>(
+      `SELECT device_id, incarnation, seen_order FROM incarnations WHERE device_id IN (${marks})`,
+      chunk,
+    )) {
+      seen.set(row.device_id, (seen.get(row.device_id) ?? new Set()).add(row.incarnation));
+      lastOrder.set(row.device_id, Math.max(lastOrder.get(row.device_id) ?? 0, row.seen_order));
+    }
+  }
+  const inserted: { deviceId: string; incarnation: string; order: number }[] = [];
+  const adopted: { deviceId: string; incarnation: string }[] = [];
+  const notesByDevice = new Map<string, string>();
+  const changes = notes.map(({ deviceId, incarnation }): IncarnationChange => {
+    const was = current.get(deviceId) ?? '';
+    if (was === incarnation) return { kind: 'current' };
+    const known = seen.get(deviceId) ?? new Set<string>();
+    if (known.has(incarnation)) return { kind: 'old' };
+    seen.set(deviceId, known.add(incarnation));
+    const order = (lastOrder.get(deviceId) ?? 0) + 1;
+    lastOrder.set(deviceId, order);
+    inserted.push({ deviceId, incarnation, order });
+    current.set(deviceId, incarnation);
+    if (was === '') {
+      adopted.push({ deviceId, incarnation });
       return { kind: 'first' };
     }
-    const note = `lock reset: new incarnation ${incarnation} (was ${current}) since ${new Date(now).toISOString()}; its event seqs start again`;
-    await setDeviceNote(tx, deviceId, note, now);
-    return { kind: 'reset', previous: current, note };
+    const note = `lock reset: new incarnation ${incarnation} (was ${was}) since ${new Date(now).toISOString()}; its event seqs start again`;
+    notesByDevice.set(deviceId, note);
+    return { kind: 'reset', previous: was, note };
   });
+  for (const chunk of chunked(inserted, 4))
+    await db.run(
+      `INSERT INTO incarnations (device_id, incarnation, first_seen, seen_order)
+       VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      chunk.flatMap((i) => [i.deviceId, i.incarnation, now, i.order]),
+    );
+  const pairs = (rows: [string, string][]) => rows.map(() => '(?, ?)').join(', ');
+  // Rows stored before the gateway knew incarnations belong to the first one it learns.
+  for (const chunk of chunked(adopted, 2)) {
+    const values = pairs(chunk.map((a) => [a.deviceId, a.incarnation]));
+    const params = chunk.flatMap((a) => [a.deviceId, a.incarnation]);
+    for (const table of ['events', 'acks'])
+      await db.run(
+        `UPDATE ${table} SET incarnation = k.column2 FROM (VALUES ${values}) AS k
+         WHERE ${table}.device_id = k.column1 AND ${table}.incarnation = ''`,
+        params,
+      );
+  }
+  const changedIds = new Set(inserted.map((i) => i.deviceId));
+  const changed = [...changedIds].map((id): [string, string] => [id, current.get(id)!]);
+  for (const chunk of chunked(changed, 2))
+    await db.run(
+      `UPDATE devices SET incarnation = k.column2 FROM (VALUES ${pairs(chunk)}) AS k
+       WHERE devices.device_id = k.column1`,
+      chunk.flat(),
+    );
+  const reset = [...notesByDevice];
+  for (const chunk of chunked(reset, 2))
+    await db.run(
+      `UPDATE devices SET note = k.column2, note_at = ? FROM (VALUES ${pairs(chunk)}) AS k
+       WHERE devices.device_id = k.column1`,
+      [now, ...chunk.flat()],
+    );
+  return changes;
 }
 
 export type StoreResult = { stored: false } | { stored: true; chainBreak: boolean };
@@ -408,9 +503,11 @@ function chunked<T>(items: readonly T[], paramsPerItem: number): T[][] {
 }
 
 /** `(?, ?, CAST(? AS BIGINT)), ...`: (device, incarnation, seq) keys as a VALUES list (columns column1..3 in both dialects). */
-const keyValues = (count: number) => Array.from({ length: count }, () => '(?, ?, CAST(? AS BIGINT))').join(', ');
+const keyValues = (count: number) =>
+  Array.from({ length: count }, () => '(?, ?, CAST(? AS BIGINT))').join(', ');
 
-const eventKey = (deviceId: string, incarnation: string, seq: number) => `${deviceId}\n${incarnation}\n${seq}`;
+const eventKey = (deviceId: string, incarnation: string, seq: number) =>
+  `${deviceId}\n${incarnation}\n${seq}`;
 
 /**
  * Stores one event unless already stored; see storeEvents.
@@ -581,7 +678,10 @@ export async function advanceAcks(
       chunk.flatMap((s) => [s.deviceId, s.incarnation]),
     ))
       previous.set(`${row.device_id}\n${row.incarnation}`, row.seq);
-    const starts = chunk.map((s) => ({ ...s, previous: previous.get(`${s.deviceId}\n${s.incarnation}`) ?? 0 }));
+    const starts = chunk.map((s) => ({
+      ...s,
+      previous: previous.get(`${s.deviceId}\n${s.incarnation}`) ?? 0,
+    }));
     const unacked = new Map<string, EventRow[]>();
     for (const row of await db.all<EventRow & { device_id: string; incarnation: string }>(
       `SELECT e.device_id, e.incarnation, ${EVENT_COLUMNS} FROM events e
@@ -619,14 +719,6 @@ export async function advanceAcks(
   return results;
 }
 
-async function setAck(db: GatewayDb, deviceId: string, incarnation: string, seq: number): Promise<void> {
-  await db.run(
-    `INSERT INTO acks (device_id, incarnation, seq) VALUES (?, ?, ?)
-     ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = excluded.seq`,
-    [deviceId, incarnation, seq],
-  );
-}
-
 /**
  * The lock's signed state says it holds events up to `lockAcked` as acknowledged (by this
  * gateway before a restore, or by another one): they will never be sent again, so this
@@ -640,11 +732,48 @@ export async function catchUpAck(
 ): Promise<{ previous: number; seq: number } | undefined> {
   return db.transaction(async (tx) => {
     await lockDevices(tx, [deviceId]);
-    const previous = await lastAck(tx, deviceId, incarnation);
+    const [skipped] = await catchUpAcks(tx, [{ deviceId, incarnation, lockAcked }]);
+    return skipped;
+  });
+}
+
+/**
+ * catchUpAck for many states in arrival order, with the same answers: one read of the
+ * acks and one upsert, per chunk of streams. Run it inside a transaction holding the devices.
+ */
+export async function catchUpAcks(
+  db: GatewayDb,
+  states: readonly { deviceId: string; incarnation: string; lockAcked: number }[],
+): Promise<({ previous: number; seq: number } | undefined)[]> {
+  const streamKey = (deviceId: string, incarnation: string) => `${deviceId}\n${incarnation}`;
+  const streams = new Map<string, { deviceId: string; incarnation: string }>();
+  for (const { deviceId, incarnation } of states)
+    streams.set(streamKey(deviceId, incarnation), { deviceId, incarnation });
+  const acked = new Map<string, number>();
+  for (const chunk of chunked([...streams.values()], 2))
+    for (const row of await db.all<{ device_id: string; incarnation: string; seq: number }>(
+      `SELECT a.device_id, a.incarnation, a.seq FROM acks a
+       JOIN (VALUES ${chunk.map(() => '(?, ?)').join(', ')}) AS k ON a.device_id = k.column1 AND a.incarnation = k.column2`,
+      chunk.flatMap((s) => [s.deviceId, s.incarnation]),
+    ))
+      acked.set(streamKey(row.device_id, row.incarnation), row.seq);
+  const moved = new Set<string>();
+  const skipped = states.map(({ deviceId, incarnation, lockAcked }) => {
+    const key = streamKey(deviceId, incarnation);
+    const previous = acked.get(key) ?? 0;
     if (lockAcked <= previous) return undefined;
-    await setAck(tx, deviceId, incarnation, lockAcked);
+    acked.set(key, lockAcked);
+    moved.add(key);
     return { previous, seq: lockAcked };
   });
+  const rows = [...moved].map((key) => ({ ...streams.get(key)!, seq: acked.get(key)! }));
+  for (const chunk of chunked(rows, 3))
+    await db.run(
+      `INSERT INTO acks (device_id, incarnation, seq) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}
+       ON CONFLICT (device_id, incarnation) DO UPDATE SET seq = excluded.seq`,
+      chunk.flatMap((a) => [a.deviceId, a.incarnation, a.seq]),
+    );
+  return skipped;
 }
 
 export async function lastAck(db: GatewayDb, deviceId: string, incarnation?: string): Promise<number> {
@@ -676,24 +805,32 @@ export async function listEvents(
   incarnation?: string,
 ): Promise<StoredEvent[]> {
   const stream = incarnation ?? (await currentIncarnation(db, deviceId));
-  const rows = await db.all<{
-    seq: number;
-    prev_seq: number;
-    boot_id: string;
-    at: string;
-    type: string;
-    data: string;
-    hash: string | null;
-    prev_hash: string | null;
-    chain_break: number;
-  }>(
-    `SELECT seq, prev_seq, boot_id, at, type, data, hash, prev_hash, chain_break FROM events
+  const rows = await db.all<EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events
      WHERE device_id = ? AND incarnation = ? AND seq > ? ORDER BY seq LIMIT ?`,
     [deviceId, stream, afterSeq, limit],
   );
-  return rows.map((r) => ({
+  return rows.map((r) => toStoredEvent(r, deviceId, stream));
+}
+
+const EVENT_COLUMNS = 'seq, prev_seq, boot_id, at, type, data, hash, prev_hash, chain_break';
+
+interface EventRow {
+  seq: number;
+  prev_seq: number;
+  boot_id: string;
+  at: string;
+  type: string;
+  data: string;
+  hash: string | null;
+  prev_hash: string | null;
+  chain_break: number;
+}
+
+function toStoredEvent(r: EventRow, deviceId: string, incarnation: string): StoredEvent {
+  return {
     deviceId,
-    incarnation: stream,
+    incarnation,
     seq: r.seq,
     prevSeq: r.prev_seq,
     bootId: r.boot_id,
@@ -703,7 +840,7 @@ export async function listEvents(
     hash: r.hash,
     prevHash: r.prev_hash,
     chainBreak: r.chain_break === 1,
-  }));
+  };
 }
 
 export async function storeReported(
@@ -713,9 +850,24 @@ export async function storeReported(
   body: unknown,
   now = Date.now(),
 ): Promise<void> {
-  await db.run(
-    `INSERT INTO reported (device_id, revision, body, received_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (device_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, received_at = excluded.received_at`,
-    [deviceId, revision, JSON.stringify(body), now],
-  );
+  await storeReportedMany(db, [{ deviceId, revision, body }], now);
+}
+
+/**
+ * Stores each device's reported codes: the last one given per device replaces what is
+ * stored, whatever its revision (as storing them one by one in order would). One upsert
+ * per chunk of devices.
+ */
+export async function storeReportedMany(
+  db: GatewayDb,
+  reports: readonly { deviceId: string; revision: number; body: unknown }[],
+  now = Date.now(),
+): Promise<void> {
+  const last = new Map(reports.map((r) => [r.deviceId, r]));
+  for (const chunk of chunked([...last.values()], 4))
+    await db.run(
+      `INSERT INTO reported (device_id, revision, body, received_at) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (device_id) DO UPDATE SET revision = excluded.revision, body = excluded.body, received_at = excluded.received_at`,
+      chunk.flatMap((r) => [r.deviceId, r.revision, JSON.stringify(r.body), now]),
+    );
 }

@@ -3,7 +3,9 @@ import { schemaVersion } from '../../gateway/db/migrate.ts';
 import {
   addDevice,
   advanceAck,
+  advanceAcks,
   catchUpAck,
+  catchUpAcks,
   deviceInfo,
   GATEWAY_MIGRATIONS,
   type GatewayDb,
@@ -12,12 +14,17 @@ import {
   listDevices,
   listEvents,
   listIncarnations,
+  lockDevices,
   noteIncarnation,
+  noteIncarnations,
   openGatewayDb,
   raiseCounter,
+  raiseCounters,
   type StoredEvent,
   storeEvent,
+  storeEvents,
   storeReported,
+  storeReportedMany,
   takeCounter,
   takeRevision,
 } from '../../gateway/store.ts';
@@ -149,6 +156,69 @@ export function gatewayStoreContract(name: string, newTarget: () => Promise<stri
       ]);
     });
 
+    it('stores a batch of several locks in one go as if one by one: duplicates once, breaks within the batch', async () => {
+      const [db] = await withDevice();
+      await addDevice(db!, 'annex', SECRET);
+      await noteIncarnation(db!, 'door1', INC_A);
+      await noteIncarnation(db!, 'annex', INC_A);
+      await storeEvent(db!, event(1));
+      const annex = (seq: number, prevHash?: string): StoredEvent => ({
+        ...event(seq, { prevHash }),
+        deviceId: 'annex',
+      });
+      const results = await db!.transaction(async (tx) => {
+        await lockDevices(tx, ['door1', 'annex']);
+        return storeEvents(tx, [
+          event(3),
+          event(2, { prevHash: hash(99) }), // breaks against stored 1; 3 (earlier in the batch) links
+          annex(1),
+          annex(2, hash(55)), // breaks against annex 1 of the same batch
+          event(1), // stored before the batch
+          annex(1), // twice in the batch
+          event(5, { prevHash: hash(77) }),
+          event(4), // stored after 5: finds the break at 5
+        ]);
+      });
+      expect(results).toEqual([
+        { stored: true, chainBreak: false },
+        { stored: true, chainBreak: true },
+        { stored: true, chainBreak: false },
+        { stored: true, chainBreak: true },
+        { stored: false },
+        { stored: false },
+        { stored: true, chainBreak: false },
+        { stored: true, chainBreak: true },
+      ]);
+      expect((await listEvents(db!, 'door1')).map((e) => [e.seq, e.chainBreak])).toEqual([
+        [1, false],
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, true],
+      ]);
+      expect((await listEvents(db!, 'annex')).map((e) => [e.seq, e.chainBreak])).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+      const acks = await db!.transaction((tx) =>
+        advanceAcks(tx, [
+          { deviceId: 'door1', incarnation: INC_A },
+          { deviceId: 'annex', incarnation: INC_A },
+        ]),
+      );
+      expect(acks.map((a) => [a.deviceId, a.previous, a.seq, a.released.map((e) => e.seq)])).toEqual([
+        ['door1', 0, 5, [1, 2, 3, 4, 5]],
+        ['annex', 0, 2, [1, 2]],
+      ]);
+      expect(acks[1]!.released[0]).toMatchObject({
+        deviceId: 'annex',
+        incarnation: INC_A,
+        data: { seq: 1, name: 'Zoë' },
+      });
+      expect(await lastAck(db!, 'door1', INC_A)).toBe(5);
+      expect(await lastAck(db!, 'annex', INC_A)).toBe(2);
+    });
+
     it('acknowledges up to the first hole, following prev_seq over events the lock skipped', async () => {
       const [db] = await withDevice();
       await noteIncarnation(db!, 'door1', INC_A);
@@ -219,6 +289,116 @@ export function gatewayStoreContract(name: string, newTarget: () => Promise<stri
       const after = await takeRevision(workers[0]!, 'door1', 0);
       expect(after).toBeGreaterThan(Math.max(...revisions));
       expect(after).toBeGreaterThan(1000);
+    });
+
+    it('applies many locks’ states in one commit exactly as one by one: incarnations, counters, catch-up acks, reported codes', async () => {
+      const now = Date.parse('2026-11-29T12:00:00.000Z');
+      /** door1 follows INC_A (ack 5), door2 has a row and an ack from before incarnations, door3 follows INC_A. */
+      async function prepared(): Promise<GatewayDb> {
+        const db = await open(await newTarget());
+        for (const id of ['door1', 'door2', 'door3']) await addDevice(db, id, SECRET);
+        await noteIncarnation(db, 'door1', INC_A, now);
+        for (let seq = 1; seq <= 5; seq++) await storeEvent(db, event(seq));
+        await advanceAck(db, 'door1');
+        await storeEvent(db, { ...event(1), deviceId: 'door2', incarnation: '' });
+        await advanceAck(db, 'door2', '');
+        await noteIncarnation(db, 'door3', INC_A, now);
+        return db;
+      }
+      const ids = ['door1', 'door2', 'door3'];
+      const notes = [
+        { deviceId: 'door1', incarnation: INC_A },
+        { deviceId: 'door2', incarnation: INC_A }, // first seen: adopts the row and ack from before
+        { deviceId: 'door3', incarnation: INC_B }, // a reset
+        { deviceId: 'door3', incarnation: INC_A }, // replaced: old
+        { deviceId: 'door2', incarnation: INC_A },
+        { deviceId: 'door3', incarnation: INC_B },
+      ];
+      const raises = [
+        { deviceId: 'door1', lastCounter: 10 },
+        { deviceId: 'door1', lastCounter: 8 },
+        { deviceId: 'door2', lastCounter: 3 },
+        { deviceId: 'door1', lastCounter: 12 },
+        { deviceId: 'door3', lastCounter: 0 },
+      ];
+      const catchUps = [
+        { deviceId: 'door1', incarnation: INC_A, lockAcked: 3 },
+        { deviceId: 'door1', incarnation: INC_A, lockAcked: 9 },
+        { deviceId: 'door2', incarnation: INC_A, lockAcked: 4 },
+        { deviceId: 'door1', incarnation: INC_A, lockAcked: 20 },
+      ];
+      const reports = [
+        { deviceId: 'door1', revision: 3, body: { revision: 3 } },
+        { deviceId: 'door2', revision: 2, body: { revision: 2 } },
+        { deviceId: 'door1', revision: 2, body: { revision: 2 } },
+      ];
+      const contents = (db: GatewayDb) =>
+        Promise.all([
+          db.all('SELECT device_id, next_counter, incarnation, note FROM devices ORDER BY device_id'),
+          db.all(
+            'SELECT device_id, incarnation, seen_order FROM incarnations ORDER BY device_id, seen_order',
+          ),
+          db.all('SELECT device_id, incarnation, seq FROM acks ORDER BY device_id, incarnation'),
+          db.all('SELECT device_id, incarnation, seq FROM events ORDER BY device_id, incarnation, seq'),
+          db.all('SELECT device_id, revision, body FROM reported ORDER BY device_id'),
+        ]);
+
+      const batched = await prepared();
+      const together = await batched.transaction(async (tx) => {
+        await lockDevices(tx, ids);
+        return {
+          changes: await noteIncarnations(tx, notes, now),
+          raised: await raiseCounters(tx, raises),
+          skipped: await catchUpAcks(tx, catchUps),
+          reported: await storeReportedMany(tx, reports, now),
+        };
+      });
+      const single = await prepared();
+      const oneByOne = {
+        changes: [] as unknown[],
+        raised: [] as boolean[],
+        skipped: [] as unknown[],
+        reported: undefined,
+      };
+      for (const n of notes)
+        oneByOne.changes.push(await noteIncarnation(single, n.deviceId, n.incarnation, now));
+      for (const r of raises) oneByOne.raised.push(await raiseCounter(single, r.deviceId, r.lastCounter));
+      for (const c of catchUps)
+        oneByOne.skipped.push(await catchUpAck(single, c.deviceId, c.incarnation, c.lockAcked));
+      for (const r of reports) await storeReported(single, r.deviceId, r.revision, r.body, now);
+
+      expect(together).toEqual(oneByOne);
+      expect(together.changes.map((c) => c.kind)).toEqual([
+        'current',
+        'first',
+        'reset',
+        'old',
+        'current',
+        'current',
+      ]);
+      expect(together.raised).toEqual([true, false, true, true, false]);
+      expect(together.skipped).toEqual([
+        undefined,
+        { previous: 5, seq: 9 },
+        { previous: 1, seq: 4 },
+        { previous: 9, seq: 20 },
+      ]);
+      const [devices, incarnations, acks, events, reported] = await contents(batched);
+      expect([devices, incarnations, acks, events, reported]).toEqual(await contents(single));
+      expect(devices.map((d) => [d.next_counter, d.incarnation])).toEqual([
+        [13, INC_A],
+        [4, INC_A],
+        [1, INC_B],
+      ]);
+      expect(incarnations).toHaveLength(4);
+      expect(acks).toEqual([
+        { device_id: 'door1', incarnation: INC_A, seq: 20 },
+        { device_id: 'door2', incarnation: INC_A, seq: 4 },
+      ]);
+      expect(events.filter((e) => e.device_id === 'door2')).toEqual([
+        { device_id: 'door2', incarnation: INC_A, seq: 1 },
+      ]);
+      expect(reported.map((r) => r.revision)).toEqual([2, 2]);
     });
 
     it('keeps the latest reported codes of each device', async () => {
