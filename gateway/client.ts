@@ -130,6 +130,7 @@ export class GatewayClient {
     const state = this.waitFor(channel.topics.state, timeoutMs, (payload) =>
       channel.open('state', payload, lockIncarnationSchema),
     );
+    state.catch(() => undefined); // as in command(): awaited below, never unhandled
     await this.mqtt.subscribeAsync(channel.topics.state, { qos: 1 });
     return (await state).incarnation;
   }
@@ -151,6 +152,10 @@ export class GatewayClient {
       const opened = channel.open('cmd_res', payload, commandReplySchema);
       return opened?.id === id ? opened : undefined;
     });
+    // The wait runs while we subscribe and publish: if those take longer than the timeout
+    // or fail, its rejection must not go unhandled (Node would end the gateway). The
+    // caller still gets it from the returned promise.
+    reply.catch(() => undefined);
     await this.mqtt.subscribeAsync(channel.topics.cmdRes, { qos: 1 });
     const body = channel.sign('cmd', {
       id,
