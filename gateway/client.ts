@@ -130,7 +130,6 @@ export class GatewayClient {
     const state = this.waitFor(channel.topics.state, timeoutMs, (payload) =>
       channel.open('state', payload, lockIncarnationSchema),
     );
-    state.catch(() => undefined); // as in command(): awaited below, never unhandled
     await this.mqtt.subscribeAsync(channel.topics.state, { qos: 1 });
     return (await state).incarnation;
   }
@@ -152,10 +151,6 @@ export class GatewayClient {
       const opened = channel.open('cmd_res', payload, commandReplySchema);
       return opened?.id === id ? opened : undefined;
     });
-    // The wait runs while we subscribe and publish: if those take longer than the timeout
-    // or fail, its rejection must not go unhandled (Node would end the gateway). The
-    // caller still gets it from the returned promise.
-    reply.catch(() => undefined);
     await this.mqtt.subscribeAsync(channel.topics.cmdRes, { qos: 1 });
     const body = channel.sign('cmd', {
       id,
@@ -174,7 +169,7 @@ export class GatewayClient {
    * (retained ones included), or rejects after `timeoutMs`.
    */
   waitFor<T>(topic: string, timeoutMs: number, accept: (payload: Buffer) => T | undefined): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const wait = new Promise<T>((resolve, reject) => {
       const onMessage = (incoming: string, payload: Buffer) => {
         if (incoming !== topic) return;
         const value = accept(payload);
@@ -194,5 +189,10 @@ export class GatewayClient {
       };
       this.mqtt.on('message', onMessage);
     });
+    // Callers subscribe and publish before they await the wait: if that outlasts the
+    // timeout or fails, the rejection must not go unhandled (Node would end the gateway).
+    // Whoever awaits the returned promise still gets it.
+    wait.catch(() => undefined);
+    return wait;
   }
 }

@@ -90,7 +90,6 @@ export async function codesCommand(argv: string[]): Promise<number> {
       });
     if (sub === 'status') {
       const report = retained(0);
-      report.catch(() => undefined); // awaited below, never unhandled
       await client.mqtt.subscribeAsync(channel.topics.reportedCodes, { qos: 1 });
       const value = await report;
       print(values.json, value, formatReport(value));
